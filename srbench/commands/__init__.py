@@ -1,0 +1,1 @@
+"""Subcommands of the `srbench` CLI, one module each (see srbench/cli.py)."""

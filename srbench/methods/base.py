@@ -1,0 +1,151 @@
+"""Method adapter interface.
+
+An adapter declares its scales and its network's input convention; `SRMethod.super_resolve` does the
+colour/range/upsampling conversions, so an adapter only builds and runs its network.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import matlab
+from ..errors import Unavailable
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network consumes.
+
+    channels: "rgb" (3 channels) or "y" (MATLAB rgb2ycbcr luminance; Cb/Cr are upscaled with MATLAB bicubic).
+    value_range: the network sees pixel values in [0, value_range] (1.0 or 255.0).
+    pre_upsample: the network takes the MATLAB-bicubic upsampled LR (HR size) instead of the LR itself.
+    """
+
+    channels: str = "rgb"
+    value_range: float = 1.0
+    pre_upsample: bool = False
+
+
+@dataclass
+class SROutput:
+    """A super-resolved image: uint8 pixels (HxWx3, or HxWx1 for grayscale input) and, for Y-only
+    methods, the network's own Y plane quantised to uint8 levels (float64), which Y metrics use
+    instead of re-deriving Y from the reconstructed RGB."""
+
+    pixels: np.ndarray
+    native_y: np.ndarray | None = None
+
+
+class SRMethod:
+    """Base adapter. Subclasses set `name`, `scales`, `input_spec` and implement `build` and `forward`."""
+
+    name: str = ""
+    scales: tuple[int, ...] = ()
+    input_spec: InputSpec = InputSpec()
+    description: str = ""
+    # Receptive-field radius in input pixels: tiles overlap by at least this much.
+    receptive_field: int = 16
+
+    def __init__(self, weights: str | None = None, device: str = "cpu", tile: int | None = None,
+                 tile_overlap: int | None = None):
+        self.weights_override = weights
+        self.device = torch.device(device)
+        self.tile = tile
+        self.tile_overlap = tile_overlap
+        self._prepared: dict[int, object] = {}
+
+    # ---- what a subclass provides
+    def build(self, scale: int) -> tuple[torch.nn.Module | None, str]:
+        """Return (network or None, weights identity such as a sha256). Raise Unavailable if weights are missing."""
+        raise NotImplementedError
+
+    def forward(self, net: torch.nn.Module | None, x: torch.Tensor, scale: int) -> torch.Tensor:
+        """Run the network on NCHW float input in [0, value_range]; return NCHW output at HR size."""
+        return net(x)
+
+    # ---- provided
+    def check_scale(self, scale: int) -> None:
+        if scale not in self.scales:
+            raise Unavailable(f"{self.name} does not support x{scale} (supports {', '.join(f'x{s}' for s in self.scales)})")
+
+    def prepare(self, scale: int):
+        """Build once per scale; returns the network."""
+        self.check_scale(scale)
+        if scale not in self._prepared:
+            net, ident = self.build(scale)
+            if net is not None:
+                net = net.to(self.device).eval()
+            self._prepared[scale] = (net, ident)
+        return self._prepared[scale][0]
+
+    def identity(self, scale: int) -> str:
+        """Cache key of this method at this scale: name plus the weights' identity."""
+        self.prepare(scale)
+        return f"{self.name}:x{scale}:{self._prepared[scale][1]}"
+
+    def run_network(self, x: np.ndarray, scale: int) -> np.ndarray:
+        """HxWxC float64 in [0, value_range] -> HR-size HxWxC float64 in the same range."""
+        net = self.prepare(scale)
+        tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None])).float().to(self.device)
+        out_scale = 1 if self.input_spec.pre_upsample else scale
+        with torch.inference_mode():
+            if self.tile:
+                from .tiling import tiled_forward
+                overlap = self.tile_overlap if self.tile_overlap is not None else self.receptive_field
+                y = tiled_forward(lambda t: self.forward(net, t, scale), tensor, out_scale, self.tile, overlap)
+            else:
+                y = self.forward(net, tensor, scale)
+        return y[0].detach().cpu().double().numpy().transpose(1, 2, 0)
+
+    def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:
+        """uint8 LR (HxWx3 or HxWx1) -> SROutput at scale x the LR size."""
+        spec = self.input_spec
+        if lr.ndim == 2:
+            lr = lr[:, :, None]
+        gray = lr.shape[2] == 1
+        out_hw = (lr.shape[0] * scale, lr.shape[1] * scale)
+        if spec.channels == "y":
+            ycc = lr.astype(np.float64) if gray else matlab.rgb2ycbcr(lr).astype(np.float64)
+            y_lr = ycc[:, :, :1] / 255.0
+            y_in = matlab.imresize(y_lr, output_shape=out_hw) if spec.pre_upsample else y_lr
+            y_sr = self.run_network(y_in * spec.value_range, scale)[:, :, 0] / spec.value_range
+            y8 = matlab.im2uint8(y_sr)
+            if gray:
+                return SROutput(pixels=y8[:, :, None], native_y=y8.astype(np.float64))
+            chroma = matlab.imresize(matlab.rgb2ycbcr(lr)[:, :, 1:], output_shape=out_hw)
+            rgb = matlab.ycbcr2rgb(np.concatenate([y8[:, :, None], chroma], axis=2))
+            return SROutput(pixels=rgb, native_y=y8.astype(np.float64))
+        if spec.channels != "rgb":
+            raise ValueError(f"{self.name}: unknown input channels '{spec.channels}'")
+        rgb_lr = np.repeat(lr, 3, axis=2) if gray else lr
+        x = rgb_lr.astype(np.float64) / 255.0
+        if spec.pre_upsample:
+            x = matlab.imresize(x, output_shape=out_hw)
+        out = self.run_network(x * spec.value_range, scale) / spec.value_range
+        pixels = matlab.im2uint8(out)
+        if gray:
+            # Back to the grey scale of the input: invert Y = 16 + 219/255 g for a neutral pixel.
+            y = matlab.rgb2y(pixels)
+            pixels = matlab.to_uint8((y - 16.0) * 255.0 / 219.0)[:, :, None]
+        return SROutput(pixels=pixels)
+
+
+def load_state_dict(path, map_location: str = "cpu") -> dict:
+    """Load a checkpoint with `weights_only=True`; a file that needs arbitrary unpickling is refused."""
+    import pickle
+
+    from ..errors import AssetError
+
+    try:
+        obj = torch.load(str(path), map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AssetError(f"{path}: refused, not a plain state_dict loadable with weights_only=True "
+                         f"(it would need unpickling arbitrary objects: {first[:160]})") from None
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise AssetError(f"{path}: refused, expected a state_dict, found {type(obj).__name__}")
+    return obj
