@@ -1,0 +1,85 @@
+"""Degradations registry: how an LR image is made from an HR image.
+
+Each degradation modcrops the HR image to the scale, degrades it with MATLAB arithmetic and quantises
+to uint8 as MATLAB's imwrite would. Results are cached on disk keyed by the HR pixels' hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.ndimage import correlate
+
+from . import matlab
+from .assets import cache_root
+from .registry import Registry
+
+
+@dataclass(frozen=True)
+class Degradation:
+    name: str
+    description: str
+    apply: Callable[[np.ndarray, int], np.ndarray]
+    version: str = "1"
+
+
+DEGRADATIONS: Registry[Degradation] = Registry("degradation")
+
+
+def gaussian_kernel_2d(sigma: float) -> np.ndarray:
+    """MATLAB fspecial('gaussian', 2*ceil(3*sigma)+1, sigma)."""
+    radius = int(np.ceil(3 * sigma))
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    g = np.exp(-(x[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma * sigma))
+    g[g < np.finfo(np.float64).eps * g.max()] = 0
+    return g / g.sum()
+
+
+def gaussian_blur_uint8(img: np.ndarray, sigma: float) -> np.ndarray:
+    """MATLAB imfilter(img, fspecial('gaussian', ...), 'replicate') on uint8: result rounded to uint8."""
+    kernel = gaussian_kernel_2d(sigma)
+    data = img.astype(np.float64)
+    if data.ndim == 3:
+        kernel = kernel[:, :, None]
+    return matlab.to_uint8(correlate(data, kernel, mode="nearest"))
+
+
+def _bicubic(hr: np.ndarray, scale: int) -> np.ndarray:
+    return matlab.imresize(matlab.modcrop(hr, scale), 1.0 / scale)
+
+
+def _blur_bicubic(hr: np.ndarray, scale: int, sigma: float = 1.0) -> np.ndarray:
+    return matlab.imresize(gaussian_blur_uint8(matlab.modcrop(hr, scale), sigma), 1.0 / scale)
+
+
+def _register(deg: Degradation) -> None:
+    DEGRADATIONS.register(deg.name, lambda d=deg: d)
+
+
+_register(Degradation("bicubic", "modcrop, MATLAB imresize bicubic downscale (antialiased), uint8", _bicubic))
+_register(Degradation("blur-bicubic", "modcrop, Gaussian blur sigma 1.0 (7x7, replicate), then MATLAB bicubic "
+                      "downscale, uint8 (MSFM-GAN's training/test degradation)", _blur_bicubic))
+
+
+def pixels_hash(img: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((img.shape, str(img.dtype))).encode())
+    digest.update(np.ascontiguousarray(img).tobytes())
+    return digest.hexdigest()
+
+
+def degrade(name: str, hr: np.ndarray, scale: int, use_cache: bool = True) -> np.ndarray:
+    """LR image for `hr` (uint8) at integer `scale`, from the on-disk cache when present."""
+    from .imageio import read_image, write_png_atomic
+
+    deg = DEGRADATIONS.create(name)
+    if not use_cache:
+        return deg.apply(hr, scale)
+    path = cache_root() / "lr" / f"{deg.name}-v{deg.version}" / f"x{scale}" / f"{pixels_hash(hr)}.png"
+    if path.is_file():
+        return read_image(path)
+    lr = deg.apply(hr, scale)
+    write_png_atomic(path, lr)
+    return lr

@@ -1,0 +1,89 @@
+"""Content-addressed cache of per-image results and SR outputs.
+
+A record is keyed by everything that determines it: the method's identity (name, scale, weights sha256),
+the HR image's sha256, the scale, the degradation, and the metric set with versions and protocol. Records
+are written atomically (temp file + rename), so a run killed at any point leaves only complete records and
+a rerun computes exactly what is missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from .assets import atomic_write_bytes, cache_root
+
+CACHE_FORMAT = "1"
+
+
+def results_dir() -> Path:
+    return cache_root() / "results"
+
+
+def sr_dir() -> Path:
+    return cache_root() / "sr"
+
+
+def make_key(*parts: str) -> str:
+    digest = hashlib.sha256(CACHE_FORMAT.encode())
+    for part in parts:
+        digest.update(b"\0")
+        digest.update(str(part).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _record_path(key: str) -> Path:
+    return results_dir() / key[:2] / f"{key}.json"
+
+
+def load_record(key: str) -> dict | None:
+    path = _record_path(key)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None  # unreadable records are recomputed, never trusted
+
+
+def store_record(key: str, record: dict) -> None:
+    atomic_write_bytes(_record_path(key), json.dumps(record, sort_keys=True).encode("utf-8"))
+
+
+def sr_path(key: str) -> Path:
+    return sr_dir() / key[:2] / f"{key}.png"
+
+
+def load_sr(key: str) -> np.ndarray | None:
+    from .imageio import read_image
+    from .errors import UserError
+
+    path = sr_path(key)
+    if not path.is_file():
+        return None
+    try:
+        return read_image(path)
+    except UserError:
+        return None
+
+
+def store_sr(key: str, pixels: np.ndarray) -> Path:
+    from .imageio import write_png_atomic
+
+    path = sr_path(key)
+    write_png_atomic(path, pixels)
+    return path
+
+
+def clear_cache() -> list[Path]:
+    """Remove cached results, SR outputs and LR images; return what was removed."""
+    removed = []
+    for sub in ("results", "sr", "lr"):
+        path = cache_root() / sub
+        if path.exists():
+            shutil.rmtree(path)
+            removed.append(path)
+    return removed
