@@ -1,0 +1,368 @@
+"""Dataset registry: manifests in `datasets/<Name>.yaml`, resolution to verified local HR images.
+
+Resolution order for a named dataset (layout `<folder>/HR/<image>.<ext>`, folder = the dataset name):
+  1. `data_root` argument (the CLI's `--data-root`), else `$SRBENCH_DATA`;
+  2. the user cache, `cache_root()/datasets`;
+  3. download of the manifest's sources into the cache (unless `SRBENCH_OFFLINE=1`).
+The embedded `default` dataset is built from scikit-image's own files instead (see `srbench.embedded`).
+
+Checksums: a manifest records, per image, the sha256 of the file and the sha256 of its decoded pixels
+(`pixel_sha256`). A file whose bytes differ but whose pixels match is accepted: a lossless re-encoding
+(BMP -> PNG after a download, another PNG encoder) gives the same numbers, which is what matters for a
+benchmark. Manifests without recorded checksums (`checksums: not-recorded`) are checked by image count
+only, with a warning when it differs.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import yaml
+
+from .assets import cache_root, sha256_file
+from .errors import AssetError, ChecksumError, UserError
+from .imageio import SUPPORTED_SUFFIXES, encode_png, read_image
+from .registry import Registry
+
+MANIFEST_DIR = Path(__file__).resolve().parents[1] / "datasets"
+NOT_RECORDED = "not-recorded"
+KINDS = ("test", "train")
+CROPS = ("left-half",)
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class DatasetImage:
+    name: str  # file stem, used as the image name in result tables
+    path: Path
+    sha256: str | None  # sha256 of the file as used (always set for resolved datasets)
+
+
+@dataclass
+class Dataset:
+    name: str
+    root: Path  # the folder holding the HR images
+    images: list[DatasetImage]
+    kind: str = "test"
+    description: str = ""
+    checksums_recorded: bool = True
+
+
+@dataclass(frozen=True)
+class ImageChecksum:
+    sha256: str  # of the file bytes
+    pixels: str  # of the decoded pixels, see `pixel_sha256`
+
+
+@dataclass(frozen=True)
+class Source:
+    """One downloadable archive; `member` is a regex on member paths whose group `name` gives the image name."""
+
+    url: str
+    format: str
+    member: re.Pattern
+    sha256: str | None = None
+    crop: str | None = None  # 'left-half': the HR photo is the left half of each file (pix2pix layout)
+
+
+@dataclass
+class Manifest:
+    name: str
+    kind: str
+    description: str
+    image_count: int
+    path: Path
+    folder: str = ""
+    homepage: str = ""
+    checksums: dict[str, ImageChecksum] | None = None  # None = not recorded
+    sources: list[Source] = field(default_factory=list)
+
+
+def pixel_sha256(pixels: np.ndarray) -> str:
+    """sha256 of decoded uint8 pixels, shape included, so that re-encodings of one image hash alike."""
+    arr = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    header = "x".join(str(n) for n in arr.shape).encode() + b":uint8\n"
+    return hashlib.sha256(header + arr.tobytes()).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- manifests
+
+def _fail(path: Path, what: str) -> UserError:
+    return UserError(f"{path}: malformed dataset manifest ({what})")
+
+
+def _safe_name(path: Path, value, what: str) -> str:
+    """A single path component: no separators, no `..`, so it can never escape the data root."""
+    if not isinstance(value, str) or not _NAME_RE.match(value) or ".." in value:
+        raise _fail(path, f"{what} {value!r} is not a plain name; paths such as '../x' are not allowed")
+    return value
+
+
+def _parse_checksums(path: Path, raw) -> dict[str, ImageChecksum] | None:
+    if raw == NOT_RECORDED:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        raise _fail(path, f"'checksums' must be a mapping image -> {{sha256, pixels}} or '{NOT_RECORDED}'")
+    out = {}
+    for image, entry in raw.items():
+        _safe_name(path, image, "image name")
+        if not isinstance(entry, dict) or set(entry) != {"sha256", "pixels"}:
+            raise _fail(path, f"checksums of '{image}' must have exactly the keys sha256 and pixels")
+        values = [str(entry["sha256"]).lower(), str(entry["pixels"]).lower()]
+        if not all(_HEX64.match(v) for v in values):
+            raise _fail(path, f"checksums of '{image}' are not 64-digit hex sha256 values")
+        out[image] = ImageChecksum(*values)
+    return out
+
+
+def _parse_source(path: Path, raw) -> Source:
+    if not isinstance(raw, dict) or not isinstance(raw.get("url"), str) or not isinstance(raw.get("member"), str):
+        raise _fail(path, "each source needs 'url' and 'member'")
+    url = raw["url"]
+    if not url.startswith(("https://", "http://")):
+        raise _fail(path, f"source url {url!r} is not http(s)")
+    fmt = raw.get("format")
+    if fmt not in ("zip", "tar", "tar.gz"):
+        raise _fail(path, f"source format {fmt!r} is not zip, tar or tar.gz")
+    try:
+        member = re.compile(raw["member"])
+    except re.error as exc:
+        raise _fail(path, f"member pattern {raw['member']!r} is not a regex: {exc}") from None
+    if "name" not in member.groupindex:
+        raise _fail(path, f"member pattern {raw['member']!r} has no (?P<name>...) group")
+    sha = raw.get("sha256", NOT_RECORDED)
+    if sha != NOT_RECORDED and not (isinstance(sha, str) and _HEX64.match(sha.lower())):
+        raise _fail(path, f"source sha256 {sha!r} is neither a sha256 nor '{NOT_RECORDED}'")
+    crop = raw.get("crop")
+    if crop is not None and crop not in CROPS:
+        raise _fail(path, f"source crop {crop!r} is not one of {CROPS}")
+    return Source(url, fmt, member, None if sha == NOT_RECORDED else sha.lower(), crop)
+
+
+def load_manifest(path: Path) -> Manifest:
+    """Parse and validate one manifest file; any problem -> UserError naming the file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read dataset manifest ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise _fail(path, "expected a mapping at the top level")
+    missing = [k for k in ("name", "kind", "description", "image_count", "checksums") if k not in raw]
+    if missing:
+        raise _fail(path, f"missing key(s) {', '.join(missing)}")
+    name = _safe_name(path, raw["name"], "name")
+    if name != path.stem:
+        raise _fail(path, f"name {name!r} differs from the file name")
+    if raw["kind"] not in KINDS:
+        raise _fail(path, f"kind {raw['kind']!r} is not one of {KINDS}")
+    count = raw["image_count"]
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise _fail(path, f"image_count {count!r} is not a positive integer")
+    checksums = _parse_checksums(path, raw["checksums"])
+    if checksums is not None and len(checksums) != count:
+        raise _fail(path, f"image_count {count} but {len(checksums)} checksums")
+    sources = raw.get("sources") or []
+    if not isinstance(sources, list):
+        raise _fail(path, "'sources' must be a list")
+    return Manifest(
+        name=name, kind=raw["kind"], description=str(raw["description"]).strip(), image_count=count, path=path,
+        folder=_safe_name(path, raw.get("folder", name), "folder"), homepage=str(raw.get("homepage", "")),
+        checksums=checksums, sources=[_parse_source(path, s) for s in sources],
+    )
+
+
+# ------------------------------------------------------------------------------------------ verification
+
+def _image_files(hr_dir: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for p in sorted(hr_dir.iterdir()):
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith("."):
+            if p.stem in files:
+                raise UserError(f"{hr_dir}: two files for image '{p.stem}' ({files[p.stem].name}, {p.name})")
+            files[p.stem] = p
+    return files
+
+
+def verify_images(manifest: Manifest, hr_dir: Path) -> list[DatasetImage]:
+    """The dataset's images in `hr_dir`, each checked against the manifest; ChecksumError names a bad file."""
+    files = _image_files(hr_dir)
+    if not files:
+        raise AssetError(f"{hr_dir}: no images of dataset {manifest.name} there")
+    if manifest.checksums is None:
+        if len(files) != manifest.image_count:
+            warnings.warn(f"{hr_dir}: {len(files)} images, the manifest of {manifest.name} expects "
+                          f"{manifest.image_count} (checksums not recorded, so the copy is unverified)")
+        return [DatasetImage(n, p, sha256_file(p)) for n, p in files.items()]
+    missing = sorted(set(manifest.checksums) - set(files))
+    if missing:
+        raise AssetError(f"{hr_dir}: {len(missing)} image(s) of {manifest.name} missing "
+                         f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")
+    extra = sorted(set(files) - set(manifest.checksums))
+    if extra:
+        warnings.warn(f"{hr_dir}: ignoring {len(extra)} file(s) not in the {manifest.name} manifest "
+                      f"({', '.join(extra[:5])})")
+    images = []
+    for name in sorted(manifest.checksums):
+        path, expected = files[name], manifest.checksums[name]
+        actual = sha256_file(path)
+        if actual != expected.sha256 and pixel_sha256(read_image(path)) != expected.pixels:
+            raise ChecksumError(f"{path}: checksum mismatch for image '{name}' of {manifest.name} "
+                                f"(neither its bytes nor its pixels match {manifest.path.name})")
+        images.append(DatasetImage(name, path, actual))
+    return images
+
+
+# ------------------------------------------------------------------------------------------- download
+
+def _decode_member(path: Path) -> np.ndarray:
+    """Pixels of an archive image; a grey-palette image stays single-channel, as MATLAB reads it."""
+    from PIL import Image
+
+    arr = read_image(path)
+    if arr.shape[2] == 3:
+        with Image.open(path) as img:
+            grey_palette = img.mode == "P"
+        if grey_palette and (arr[:, :, 0] == arr[:, :, 1]).all() and (arr[:, :, 0] == arr[:, :, 2]).all():
+            arr = arr[:, :, :1]
+    return arr
+
+
+def _install_hr(manifest: Manifest, source: Source, raw_files: dict[str, Path], hr_dir: Path) -> None:
+    hr_dir.mkdir(parents=True)
+    for name, src in raw_files.items():
+        out = hr_dir / f"{name}.png"
+        if src.suffix.lower() == ".png" and source.crop is None:
+            read_image(src)  # validates; the bytes are kept so a byte-identical copy keeps its sha256
+            shutil.copyfile(src, out)
+            continue
+        arr = _decode_member(src)
+        if source.crop == "left-half":
+            arr = arr[:, : arr.shape[1] // 2]
+        out.write_bytes(encode_png(arr))
+
+
+def _download_from(manifest: Manifest, source: Source, dest: Path) -> list[DatasetImage]:
+    from .download import fetch_archive, safe_extract, temp_dir_beside
+
+    archive_name = PurePosixPath(source.url.split("?", 1)[0]).name or f"{manifest.name}.{source.format}"
+    archive = cache_root() / "downloads" / manifest.name / archive_name
+    fetch_archive(source.url, archive, source.sha256)
+    work = temp_dir_beside(dest)
+    try:
+        extracted = safe_extract(archive, work / "raw", lambda rel: bool(source.member.search(str(rel))),
+                                 source.format)
+        raw_files: dict[str, Path] = {}
+        for path in extracted:
+            rel = str(PurePosixPath(*path.relative_to(work / "raw").parts))
+            name = source.member.search(rel).group("name")
+            if not _NAME_RE.match(name) or name in raw_files:
+                raise AssetError(f"{archive}: member '{rel}' gives a bad or duplicate image name '{name}'")
+            raw_files[name] = path
+        if not raw_files:
+            raise AssetError(f"{archive}: no member matches '{source.member.pattern}'")
+        _install_hr(manifest, source, raw_files, work / "final" / "HR")
+        shutil.rmtree(work / "raw")
+        verify_images(manifest, work / "final" / "HR")
+        if (dest / "HR").is_dir():  # another process installed it meanwhile: keep theirs
+            return verify_images(manifest, dest / "HR")
+        os.replace(work / "final", dest)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    archive.unlink(missing_ok=True)  # the images are installed; the archive is only dead weight now
+    return verify_images(manifest, dest / "HR")
+
+
+def download_dataset(manifest: Manifest, looked: list[Path] = ()) -> list[DatasetImage]:
+    """Fetch, unpack and verify into the cache; every source is tried in order."""
+    dest = cache_root() / "datasets" / manifest.folder
+    where = f"no {', '.join(str(p) for p in looked)}" if looked else "not found locally"
+    hint = f"; get it from {manifest.homepage} into <data-root>/{manifest.folder}/HR/" if manifest.homepage else ""
+    if not manifest.sources:
+        raise AssetError(f"{manifest.name}: {where}, and it cannot be downloaded automatically{hint}")
+    if os.environ.get("SRBENCH_OFFLINE") == "1":
+        raise AssetError(f"{manifest.name}: {where}, and SRBENCH_OFFLINE=1 forbids the download{hint}")
+    errors: list[AssetError] = []
+    for source in manifest.sources:
+        try:
+            return _download_from(manifest, source, dest)
+        except AssetError as exc:
+            errors.append(exc)
+    kind = ChecksumError if any(isinstance(e, ChecksumError) for e in errors) else AssetError
+    raise kind(f"{manifest.name}: every download failed: " + "; ".join(str(e) for e in errors))
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+DATASETS: Registry = Registry("dataset")
+DEFAULT = "default"
+
+
+def manifest_path(name: str) -> Path:
+    DATASETS.factory(name)  # unknown name -> UserError with a did-you-mean hint
+    return MANIFEST_DIR / f"{name}.yaml"
+
+
+def _register_all() -> None:
+    DATASETS.register(DEFAULT, lambda data_root=None: resolve_dataset(DEFAULT, data_root))
+    if MANIFEST_DIR.is_dir():
+        for path in sorted(MANIFEST_DIR.glob("*.yaml")):
+            DATASETS.register(path.stem, lambda data_root=None, n=path.stem: resolve_dataset(n, data_root))
+
+
+def data_roots(data_root: str | os.PathLike | None = None) -> list[Path]:
+    explicit = data_root if data_root is not None else os.environ.get("SRBENCH_DATA")
+    roots = [Path(explicit).expanduser()] if explicit else []
+    return roots + [cache_root() / "datasets"]
+
+
+def resolve_dataset(name: str, data_root: str | os.PathLike | None = None) -> Dataset:
+    """A named dataset as verified local files (see the module docstring for the order)."""
+    if name == DEFAULT:
+        from .embedded import resolve_default
+
+        return resolve_default()
+    manifest = load_manifest(manifest_path(name))
+    looked = [root / manifest.folder / "HR" for root in data_roots(data_root)]
+    found = next((hr for hr in looked if hr.is_dir()), None)
+    if found is not None:
+        images = verify_images(manifest, found)  # a bad copy is an error, not a reason to look elsewhere
+    else:
+        images = download_dataset(manifest, looked)
+        found = cache_root() / "datasets" / manifest.folder / "HR"
+    return Dataset(manifest.name, found, images, manifest.kind, manifest.description,
+                   manifest.checksums is not None)
+
+
+def list_datasets() -> list[tuple[str, str, int, str]]:
+    """(name, kind, image count, description) of every registered dataset."""
+    from .embedded import EMBEDDED_IMAGES, DESCRIPTION
+
+    rows = []
+    for name in DATASETS.names():
+        if name == DEFAULT:
+            rows.append((DEFAULT, "test", len(EMBEDDED_IMAGES), DESCRIPTION))
+        else:
+            m = load_manifest(manifest_path(name))
+            rows.append((m.name, m.kind, m.image_count, m.description))
+    return rows
+
+
+def dataset_checksums(ds: Dataset) -> dict:
+    """The run.json record of a resolved dataset: where it was read from and the sha256 of every image."""
+    return {"root": str(ds.root), "checksums_recorded": ds.checksums_recorded,
+            "images": {im.name: im.sha256 for im in ds.images}}
+
+
+_register_all()
