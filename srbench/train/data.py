@@ -1,0 +1,97 @@
+"""Training pairs from folders of HR images.
+
+Every HR image is modcropped and degraded once, as a whole image, with the registered degradation
+(`srbench.degradations.degrade`), the way MATLAB-made benchmark pairs are produced; patches are then cut at
+aligned positions from the HR image and its LR image. Cropping the LR of the whole image (instead of
+degrading each HR crop) keeps the LR pixels identical to what a test image would get, border effects included.
+
+Which patches a step sees is a pure function of (seed, step, rank): resuming at step k replays exactly the
+batches an uninterrupted run would have seen, with no sampler state to save.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import matlab
+from ..errors import UserError
+from ..imageio import SUPPORTED_SUFFIXES, read_image
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files in `folder`, or in `folder/HR` when that exists (the shared datasets' layout)."""
+    root = Path(folder).expanduser()
+    if (root / "HR").is_dir():
+        root = root / "HR"
+    if not root.is_dir():
+        raise UserError(f"{folder}: training data folder not found")
+    files = sorted(p for p in root.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file())
+    if not files:
+        raise UserError(f"{root}: no images found (expected one of {', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return files
+
+
+class PairedPatchSampler:
+    """Random aligned (LR, HR) patches with random flips and 90-degree rotations.
+
+    hr_patch: HR patch side (a multiple of `scale`); batch_size: patches per step. Images smaller than the
+    patch are skipped (and reported) rather than padded, so every patch holds real pixels.
+    """
+
+    def __init__(self, folders, scale: int, hr_patch: int, batch_size: int, degradation: str = "bicubic",
+                 seed: int = 0, augment: bool = True, max_images: int | None = None):
+        from ..degradations import degrade
+
+        if hr_patch % scale:
+            raise UserError(f"HR patch size {hr_patch} is not a multiple of the scale {scale}")
+        self.scale, self.hr_patch, self.batch_size = scale, hr_patch, batch_size
+        self.seed, self.augment = seed, augment
+        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.skipped: list[str] = []
+        files = [f for folder in ([folders] if isinstance(folders, (str, os.PathLike)) else folders)
+                 for f in list_images(folder)]
+        for path in files[:max_images]:
+            hr = matlab.modcrop(read_image(path), scale)
+            if hr.shape[2] == 1:
+                hr = np.repeat(hr, 3, axis=2)
+            if min(hr.shape[:2]) < hr_patch:
+                self.skipped.append(path.name)
+                continue
+            self.pairs.append((hr, degrade(degradation, hr, scale)))
+        if not self.pairs:
+            raise UserError(f"no training image is at least {hr_patch}x{hr_patch} pixels in {folders}")
+
+    def batch(self, step: int, rank: int = 0) -> dict[str, torch.Tensor]:
+        """The batch of `step` for process `rank`: {'lr': Bx3xhxw, 'hr': Bx3xHxW} float32 in [0, 1]."""
+        rng = np.random.default_rng([self.seed, step, rank])
+        lr_p, s = self.hr_patch // self.scale, self.scale
+        lrs, hrs = [], []
+        for _ in range(self.batch_size):
+            hr, lr = self.pairs[rng.integers(len(self.pairs))]
+            y = int(rng.integers(lr.shape[0] - lr_p + 1))
+            x = int(rng.integers(lr.shape[1] - lr_p + 1))
+            lr_c = lr[y:y + lr_p, x:x + lr_p]
+            hr_c = hr[y * s:(y + lr_p) * s, x * s:(x + lr_p) * s]
+            if self.augment:
+                flip_h, flip_v, rot = rng.integers(2, size=3)
+                lr_c, hr_c = (_augment(a, flip_h, flip_v, rot) for a in (lr_c, hr_c))
+            lrs.append(lr_c)
+            hrs.append(hr_c)
+        return {"lr": _to_tensor(np.stack(lrs)), "hr": _to_tensor(np.stack(hrs))}
+
+
+def _augment(a: np.ndarray, flip_h: int, flip_v: int, rot: int) -> np.ndarray:
+    if flip_h:
+        a = a[:, ::-1]
+    if flip_v:
+        a = a[::-1]
+    if rot:
+        a = a.transpose(1, 0, 2)
+    return a
+
+
+def _to_tensor(batch: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(batch.transpose(0, 3, 1, 2))).float().div_(255.0)

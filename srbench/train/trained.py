@@ -1,0 +1,30 @@
+"""Loading the generators srbench trained itself (fp16 state_dicts committed next to their adapters).
+
+The file is an `Asset` with a recorded sha256, so an edited or truncated checkpoint fails loudly; a missing
+one makes the method `Unavailable`. Weights are stored in fp16 to keep the repository small and cast back to
+fp32 for inference.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..assets import Asset, sha256_file
+from ..methods.base import load_state_dict
+from ..methods.pretrained import WeightsFile, load_strict, resolve_weights
+
+
+def trained_weights(filename: str, sha256: str, method: str) -> WeightsFile:
+    return WeightsFile(asset=Asset(filename, "weights", sha256=sha256), licence="same as srbench",
+                       source=f"trained by srbench (`srbench train`), see methods/*/MODEL_CARD.md of {method}")
+
+
+def load_trained(net: torch.nn.Module, weights: WeightsFile, method: str, folder: Path,
+                 explicit: str | None = None) -> tuple[torch.nn.Module, str]:
+    """Load `weights` (default: the file of that name in `folder`, the method's folder) into `net`;
+    returns (net, identity)."""
+    path = resolve_weights(weights, method, explicit or str(folder / weights.asset.name))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
+    load_strict(net, state, path)
+    return net, f"sha256:{weights.asset.sha256 if not explicit else sha256_file(Path(path))}"
