@@ -1,0 +1,160 @@
+"""Perception-distortion plots (Blau & Michaeli; PIRM-2018 regions) with matplotlib's Agg backend.
+
+PI needs Ma et al.'s model; when the run has no PI values the plot uses NIQE instead and says so on the
+figure. A PI is never recomputed here from NIQE alone.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+import numpy as np  # noqa: E402
+
+from .leaderboard import Board  # noqa: E402
+
+# PIRM-2018 challenge regions, by RMSE on Y: R1 <= 11.5 < R2 <= 12.5 < R3 <= 16.
+PIRM_REGIONS = [(0.0, 11.5, "PIRM Region 1: RMSE ≤ 11.5", "#2ca02c"),
+                (11.5, 12.5, "PIRM Region 2: 11.5 < RMSE ≤ 12.5", "#ff7f0e"),
+                (12.5, 16.0, "PIRM Region 3: 12.5 < RMSE ≤ 16", "#1f77b4")]
+PERCEPTUAL_CHOICES = ["pi", "niqe_pirm", "niqe"]
+
+
+@dataclass
+class PlotFiles:
+    title: str
+    png: Path
+    svg: Path
+    note: str = ""
+
+
+def perceptual_metric(board: Board) -> tuple[str | None, str]:
+    """The perceptual axis to plot and a note when it is a stand-in for PI."""
+    available = [m for m in PERCEPTUAL_CHOICES if m in board.metrics]
+    if not available:
+        return None, "no PI or NIQE values in this run"
+    chosen = available[0]
+    if chosen == "pi":
+        return chosen, ""
+    return chosen, f"PI unavailable (Ma et al. model not resolved): showing {chosen.upper()} instead of PI"
+
+
+def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of points not dominated when both x and y are to be minimised, ordered by x."""
+    order = np.lexsort((y, x))
+    front, best_y = [], math.inf
+    for i in order:  # one pass over the methods (a handful), not over pixels
+        if y[i] < best_y:
+            front.append(i)
+            best_y = y[i]
+    return np.asarray(front, dtype=int)
+
+
+def _points(board: Board, x_metric: str, y_metric: str):
+    names, xs, ys = [], [], []
+    for method in board.methods:
+        x, y = board.cell(method, x_metric).value, board.cell(method, y_metric).value
+        if np.isfinite(x) and np.isfinite(y):
+            names.append(method)
+            xs.append(x)
+            ys.append(y)
+    return names, np.asarray(xs, np.float64), np.asarray(ys, np.float64)
+
+
+def _label_points(ax, names, xs, ys):
+    """Name each point, on the side facing the plot's centre so labels stay inside the axes; vertical
+    offsets alternate so that neighbouring names overlap less. parse_math=False keeps a method name
+    holding '$' as literal text."""
+    ax.margins(x=0.08, y=0.12)
+    x_mid = sum(ax.get_xlim()) / 2
+    for k, (name, x, y) in enumerate(zip(names, xs, ys)):
+        right = x <= x_mid
+        ax.annotate(name, (x, y), xytext=(7 if right else -7, 6 if k % 2 == 0 else -12),
+                    textcoords="offset points", fontsize=9, ha="left" if right else "right", parse_math=False,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+
+
+def _draw_front(ax, xs, ys):
+    # Ringed markers keep a one-point front visible; the dashed line joins the front's methods.
+    ax.plot(xs, ys, "--o", color="#555555", lw=1.2, markersize=11, markerfacecolor="none",
+            label="Pareto front", zorder=2)
+
+
+def _save(fig, stem: Path) -> tuple[Path, Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
+    fig.savefig(png, dpi=120, metadata={"Software": None})
+    # stable ids make re-runs give identical SVGs; text stays text (searchable, smaller)
+    with matplotlib.rc_context({"svg.hashsalt": "srbench", "svg.fonttype": "none"}):
+        fig.savefig(svg, metadata={"Date": None})
+    plt.close(fig)
+    return png, svg
+
+
+def _note(fig, note: str):
+    if note:
+        fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9, color="#b00020", parse_math=False)
+
+
+def perception_distortion(board: Board, stem: Path) -> PlotFiles | None:
+    """Perceptual index (or NIQE stand-in) against RMSE, PIRM regions shaded, Pareto front drawn."""
+    y_metric, note = perceptual_metric(board)
+    if y_metric is None or "rmse" not in board.metrics:
+        return None
+    names, xs, ys = _points(board, "rmse", y_metric)
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for lo, hi, label, colour in PIRM_REGIONS:
+        ax.axvspan(lo, hi, color=colour, alpha=0.12, lw=0, label=label)
+    front = pareto_front(xs, ys)
+    _draw_front(ax, xs[front], ys[front])
+    ax.scatter(xs, ys, s=36, color="#d62728", zorder=3)
+    # Show all three regions, and every point with some room for its label.
+    x_hi = max(16.5, float(xs.max()) + 1.0)
+    ax.set_xlim(max(0.0, min(10.5, float(xs.min()) - 0.06 * (x_hi - float(xs.min())))), x_hi)
+    _label_points(ax, names, xs, ys)
+    y_label = "PI (lower is better)" if y_metric == "pi" else f"{y_metric.upper()} (lower is better)"
+    ax.set_xlabel("RMSE on Y (lower is better)")
+    ax.set_ylabel(y_label)
+    ax.set_title(f"Perception–distortion: {board.dataset} ×{board.scale}", parse_math=False)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    _note(fig, note)
+    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+    png, svg = _save(fig, stem)
+    return PlotFiles(title=f"{y_metric.upper()} vs RMSE", png=png, svg=svg, note=note)
+
+
+def psnr_vs_perceptual(board: Board, stem: Path) -> PlotFiles | None:
+    """PSNR against the perceptual index (or NIQE stand-in); front = low PI with high PSNR."""
+    x_metric, note = perceptual_metric(board)
+    if x_metric is None or "psnr_y" not in board.metrics:
+        return None
+    names, xs, ys = _points(board, x_metric, "psnr_y")
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    front = pareto_front(xs, -ys)
+    _draw_front(ax, xs[front], ys[front])
+    ax.scatter(xs, ys, s=36, color="#1f77b4", zorder=3)
+    _label_points(ax, names, xs, ys)
+    ax.set_xlabel(f"{x_metric.upper()} (lower is better)")
+    ax.set_ylabel("PSNR on Y, dB (higher is better)")
+    ax.set_title(f"PSNR vs {x_metric.upper()}: {board.dataset} ×{board.scale}", parse_math=False)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    _note(fig, note)
+    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+    png, svg = _save(fig, stem)
+    return PlotFiles(title=f"PSNR vs {x_metric.upper()}", png=png, svg=svg, note=note)
+
+
+def board_plots(board: Board, out_dir: Path, slug: str) -> list[PlotFiles]:
+    made = [perception_distortion(board, out_dir / f"pd_{slug}"),
+            psnr_vs_perceptual(board, out_dir / f"psnr_pi_{slug}")]
+    return [p for p in made if p is not None]
