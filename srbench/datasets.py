@@ -117,10 +117,11 @@ def _parse_checksums(path: Path, raw) -> dict[str, ImageChecksum] | None:
         _safe_name(path, image, "image name")
         if not isinstance(entry, dict) or set(entry) != {"sha256", "pixels"}:
             raise _fail(path, f"checksums of '{image}' must have exactly the keys sha256 and pixels")
-        values = [str(entry["sha256"]).lower(), str(entry["pixels"]).lower()]
-        if not all(_HEX64.match(v) for v in values):
+        values = [entry["sha256"], entry["pixels"]]
+        # Non-strings are refused rather than str()-ed: YAML reads an all-digit digest as an integer.
+        if not all(isinstance(v, str) and _HEX64.match(v.lower()) for v in values):
             raise _fail(path, f"checksums of '{image}' are not 64-digit hex sha256 values")
-        out[image] = ImageChecksum(*values)
+        out[image] = ImageChecksum(*(v.lower() for v in values))
     return out
 
 
