@@ -91,14 +91,15 @@ def iter_archive_files(archive: Path, fmt: str | None = None) -> Iterator[tuple[
         raise AssetError(f"{archive}: corrupt or unreadable archive ({exc})") from None
 
 
-def temp_dir_beside(dest: Path, suffix: str = ".part") -> Path:
+def temp_dir_beside(dest: Path) -> Path:
     """A fresh hidden folder next to `dest`, for building something that is then renamed onto `dest`.
 
-    mkdtemp makes it owner-only (0700); it gets the umask's usual permissions so that the renamed folder
-    looks like any other folder the user created.
+    Named `.<dest>.<pid>.<random>.part`, the convention `srbench.atomic.sweep_partials` uses to clear what a
+    killed process left. mkdtemp makes it owner-only (0700); it gets the umask's usual permissions so that the
+    renamed folder looks like any other folder the user created.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix))
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.", suffix=".part"))
     umask = os.umask(0)
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)

@@ -84,7 +84,7 @@ def _build(dest: Path) -> None:
         manifest = {"recipe": RECIPE, "max_side": MAX_SIDE, "source": str(skimage_data_dir()), "images": record}
         atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
         if dest.exists():  # stale or damaged: move it aside first, a rename cannot replace a full folder
-            old = temp_dir_beside(dest, ".old")
+            old = temp_dir_beside(dest)
             os.replace(dest, old / dest.name)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, dest)

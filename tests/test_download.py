@@ -104,7 +104,7 @@ def _tar(path: Path, members: dict[str, bytes], mode="w:gz") -> None:
 
 
 def _leftovers(root: Path) -> list[Path]:
-    return [p for p in root.rglob("*") if ".part" in p.name or ".old" in p.name] if root.exists() else []
+    return [p for p in root.rglob("*") if ".part" in p.name] if root.exists() else []
 
 
 def test_zip_download_extracts_verifies_and_cleans_up(tmp_path, server, cache):
