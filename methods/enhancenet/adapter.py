@@ -1,0 +1,28 @@
+"""EnhanceNet-PAT adapter. The original is a TensorFlow 1 checkpoint, which torch cannot read; srbench
+loads its format conversion (HWIO -> OIHW, same values). Licence CC BY-NC-ND 4.0: non-commercial only."""
+from __future__ import annotations
+
+from srbench.assets import Asset
+from srbench.methods import register_method
+from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+
+from .arch import ENHANCENET_ARCH
+
+_REPO, _COMMIT, _PATH = "msmsajjadi/EnhanceNet-Code", "a7309caf804ea1b10c1f973a6da9fc68658cbc47", "weights"
+
+WEIGHTS = WeightsFile(
+    asset=Asset(name="enhancenet_pat_x4.state_dict.pth", kind="weights",
+                sha256="7d7d9d3f5f6c3b0fc9590a68ee3c2fc0424d632cc55b0a5f66c5408712b8f09e",
+                shared_subpath="weights/enhancenet/enhancenet_pat_x4.state_dict.pth"),
+    licence="CC BY-NC-ND 4.0 (non-commercial use only; attribution required)",
+    source=f"{_REPO}@{_COMMIT}:{_PATH}",
+    original_url=github_raw(_REPO, _COMMIT, _PATH),
+    original_sha256="4250b3dc5e69c5bd625e90543fd588ce2fff88510f874f9e9394c48c44b96434")
+
+
+@register_method("enhancenet")
+class EnhanceNetMethod(PretrainedMethod):
+    name = "enhancenet"
+    description = "EnhanceNet-PAT x4 (perceptual + adversarial + texture loss); RGB, LR input; CC BY-NC-ND 4.0"
+    arch = ENHANCENET_ARCH
+    weights = {4: WEIGHTS}
