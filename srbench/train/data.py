@@ -39,10 +39,12 @@ class PairedPatchSampler:
 
     hr_patch: HR patch side (a multiple of `scale`); batch_size: patches per step. Images smaller than the
     patch are skipped (and reported) rather than padded, so every patch holds real pixels.
+    upsampled: also give 'lr_up', the whole LR image upsampled to HR size with MATLAB bicubic in floating
+    point (what `SRMethod.super_resolve` feeds a pre-upsampling network), cropped like the HR patch.
     """
 
     def __init__(self, folders, scale: int, hr_patch: int, batch_size: int, degradation: str = "bicubic",
-                 seed: int = 0, augment: bool = True, max_images: int | None = None):
+                 seed: int = 0, augment: bool = True, max_images: int | None = None, upsampled: bool = False):
         from ..degradations import degrade
 
         if hr_patch % scale:
@@ -50,6 +52,7 @@ class PairedPatchSampler:
         self.scale, self.hr_patch, self.batch_size = scale, hr_patch, batch_size
         self.seed, self.augment = seed, augment
         self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        self.upsampled: list[np.ndarray] | None = [] if upsampled else None
         self.skipped: list[str] = []
         files = [f for folder in ([folders] if isinstance(folders, (str, os.PathLike)) else folders)
                  for f in list_images(folder)]
@@ -60,7 +63,11 @@ class PairedPatchSampler:
             if min(hr.shape[:2]) < hr_patch:
                 self.skipped.append(path.name)
                 continue
-            self.pairs.append((hr, degrade(degradation, hr, scale)))
+            lr = degrade(degradation, hr, scale)
+            self.pairs.append((hr, lr))
+            if upsampled:
+                up = matlab.imresize(lr.astype(np.float64) / 255.0, output_shape=hr.shape[:2])
+                self.upsampled.append(up.astype(np.float32))
         if not self.pairs:
             raise UserError(f"no training image is at least {hr_patch}x{hr_patch} pixels in {folders}")
 
@@ -68,19 +75,26 @@ class PairedPatchSampler:
         """The batch of `step` for process `rank`: {'lr': Bx3xhxw, 'hr': Bx3xHxW} float32 in [0, 1]."""
         rng = np.random.default_rng([self.seed, step, rank])
         lr_p, s = self.hr_patch // self.scale, self.scale
-        lrs, hrs = [], []
+        lrs, hrs, ups = [], [], []
         for _ in range(self.batch_size):
-            hr, lr = self.pairs[rng.integers(len(self.pairs))]
+            index = int(rng.integers(len(self.pairs)))
+            hr, lr = self.pairs[index]
             y = int(rng.integers(lr.shape[0] - lr_p + 1))
             x = int(rng.integers(lr.shape[1] - lr_p + 1))
             lr_c = lr[y:y + lr_p, x:x + lr_p]
             hr_c = hr[y * s:(y + lr_p) * s, x * s:(x + lr_p) * s]
+            up_c = None if self.upsampled is None else self.upsampled[index][y * s:(y + lr_p) * s, x * s:(x + lr_p) * s]
             if self.augment:
                 flip_h, flip_v, rot = rng.integers(2, size=3)
                 lr_c, hr_c = (_augment(a, flip_h, flip_v, rot) for a in (lr_c, hr_c))
+                up_c = None if up_c is None else _augment(up_c, flip_h, flip_v, rot)
             lrs.append(lr_c)
             hrs.append(hr_c)
-        return {"lr": _to_tensor(np.stack(lrs)), "hr": _to_tensor(np.stack(hrs))}
+            ups.append(up_c)
+        batch = {"lr": _to_tensor(np.stack(lrs)), "hr": _to_tensor(np.stack(hrs))}
+        if self.upsampled is not None:
+            batch["lr_up"] = torch.from_numpy(np.ascontiguousarray(np.stack(ups).transpose(0, 3, 1, 2)))
+        return batch
 
 
 def _augment(a: np.ndarray, flip_h: int, flip_v: int, rot: int) -> np.ndarray:

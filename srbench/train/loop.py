@@ -116,7 +116,7 @@ def train(recipe_name: str, data: list[str], iters: int, out: str | os.PathLike,
     recipe = create_recipe(recipe_name, config)
     cfg = recipe.config
     sampler = PairedPatchSampler(data, cfg.scale, cfg.hr_patch, cfg.batch_size, cfg.degradation, seed=cfg.seed,
-                                 max_images=max_images)
+                                 max_images=max_images, upsampled=recipe.input_key == "lr_up")
     start = load_checkpoint(ckpt_path, recipe) if resume and ckpt_path.exists() else 0
     if start and config.lr is not None:   # an explicit --lr on resume overrides the saved one
         for opt in recipe.optimizers.values():

@@ -63,6 +63,8 @@ class TrainRecipe:
     method = ""                         # the registered method whose weights this recipe produces
     defaults: dict = {"scale": 4, "hr_patch": 96, "batch_size": 16, "degradation": "bicubic", "lr": 1e-4}
     generator_key = "G"
+    # "lr": the LR patch; "lr_up": the LR patch MATLAB-bicubic-upsampled to HR size (pre-upsampling nets).
+    input_key = "lr"
 
     def __init__(self, config: TrainConfig):
         self.config = config.resolved(self.defaults)
@@ -157,7 +159,7 @@ class PixelRecipe(TrainRecipe):
 
     def step(self, batch):
         self.nets["G"].train()
-        sr = self.nets["G"](batch["lr"])
+        sr = self.nets["G"](batch[self.input_key])
         loss = losses.mse(sr, batch["hr"])
         self._update("G", loss)
         return {"loss_g": loss.item(), "mse": loss.item()}
@@ -198,7 +200,7 @@ class AdversarialRecipe(TrainRecipe):
         G.train()
         D.train()
         hr = batch["hr"]
-        sr = G(batch["lr"])
+        sr = G(batch[self.input_key])
         # One discriminator forward over real and fake together: DistributedDataParallel needs exactly one
         # forward per backward.
         logits = D(torch.cat([hr, sr.detach()]))
