@@ -276,12 +276,15 @@ def _download_from(manifest: Manifest, source: Source, dest: Path) -> list[Datas
         _install_hr(manifest, source, raw_files, work / "final" / "HR")
         shutil.rmtree(work / "raw")
         verify_images(manifest, work / "final" / "HR")
-        if (dest / "HR").is_dir():  # another process installed it meanwhile: keep theirs
-            return verify_images(manifest, dest / "HR")
-        os.replace(work / "final", dest)
+        if not (dest / "HR").is_dir():  # else another process installed it meanwhile: keep theirs
+            try:
+                os.replace(work / "final", dest)
+            except OSError as exc:
+                raise AssetError(f"{dest}: cannot install the downloaded images there ({exc.strerror})") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    archive.unlink(missing_ok=True)  # the images are installed; the archive is only dead weight now
+        # Installed, or unusable (a retry must fetch it again rather than fail on the same bytes).
+        archive.unlink(missing_ok=True)
     return verify_images(manifest, dest / "HR")
 
 

@@ -170,6 +170,7 @@ def test_modified_image_gives_checksum_error_naming_it(tmp_path, server, cache):
     with pytest.raises(ChecksumError, match=r"im1\.png"):
         download_dataset(manifest)
     assert not (cache / "datasets" / "Toy").exists()
+    assert list((cache / "downloads").rglob("*.*")) == []
     assert _leftovers(cache) == []
 
 
@@ -181,6 +182,7 @@ def test_truncated_archive_is_an_asset_error(tmp_path, server, cache):
     with pytest.raises(AssetError, match="corrupt or unreadable archive"):
         download_dataset(manifest)
     assert not (cache / "datasets" / "Toy").exists()
+    assert list((cache / "downloads").rglob("*.*")) == []  # a retry downloads again
     assert _leftovers(cache) == []
 
 
@@ -258,3 +260,17 @@ def test_pixel_sha256_is_the_documented_formula():
     assert pixel_sha256(arr) == hashlib.sha256(b"2x4x3:uint8\n" + arr.tobytes()).hexdigest()
     assert pixel_sha256(arr[:, :, 0]) == pixel_sha256(arr[:, :, :1])  # HxW is HxWx1
     assert pixel_sha256(arr) != pixel_sha256(arr.reshape(4, 2, 3))  # same bytes, other shape
+
+
+def test_blocked_cache_folder_is_an_asset_error(tmp_path, server, cache):
+    base, www, _ = server
+    images = _images()
+    _zip(www / "toy.zip", {f"t/{s}.png": _png(a) for s, a in images.items()})
+    (cache / "datasets" / "Toy").mkdir(parents=True)
+    (cache / "datasets" / "Toy" / "notes.txt").write_text("the user's own file")
+    manifest = _manifest(tmp_path, "Toy", [(f"{base}/toy.zip", "zip", r"^t/(?P<name>im\d)\.png$", "not-recorded")],
+                         images)
+    with pytest.raises(AssetError, match="cannot install the downloaded images"):
+        download_dataset(manifest)
+    assert [p.name for p in (cache / "datasets" / "Toy").iterdir()] == ["notes.txt"]
+    assert _leftovers(cache) == []
