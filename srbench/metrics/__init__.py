@@ -9,7 +9,7 @@ from .base import EvalContext, EvalImage, Metric
 METRICS: Registry[Metric] = Registry("metric")
 
 # Modules that define metrics; add new metric modules here.
-_METRIC_MODULES = ["fidelity"]
+_METRIC_MODULES = ["fidelity", "niqe", "ma", "perceptual_index", "gsm", "pyiqa_bridge"]
 _loaded = False
 
 

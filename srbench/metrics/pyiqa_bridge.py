@@ -1,0 +1,76 @@
+"""Optional interop: `pyiqa:<name>` evaluates any pyiqa metric by name when pyiqa is importable.
+
+pyiqa is not a dependency of srbench (and carries its own licence terms); without it these metrics
+raise `Unavailable` and the run goes on. Images are handed over as pyiqa expects them: RGB float
+tensors in [0, 1], shape (1, 3, H, W), no border crop (pyiqa metrics apply their own defaults).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import Unavailable, UserError
+from . import create_metric
+from .base import EvalContext, EvalImage, Metric
+
+PREFIX = "pyiqa:"
+
+
+def _import_pyiqa():
+    try:
+        import pyiqa  # noqa: F401  (optional)
+    except Exception as exc:  # ImportError, or a broken install raising something else
+        raise Unavailable(f"pyiqa is not importable here ({type(exc).__name__}: {exc}); "
+                          "install it in the environment to use pyiqa:<name> metrics") from exc
+    return pyiqa
+
+
+class PyiqaMetric(Metric):
+    """One pyiqa metric behind srbench's Metric interface."""
+
+    version = "pyiqa"
+
+    def __init__(self, pyiqa_name: str):
+        if not pyiqa_name:
+            raise UserError("empty pyiqa metric name (use pyiqa:<name>, e.g. pyiqa:niqe)")
+        self.pyiqa_name = pyiqa_name
+        self.name = PREFIX + pyiqa_name
+        self.description = f"pyiqa metric '{pyiqa_name}' (optional; needs pyiqa installed)"
+        self._metric = None
+
+    def prepare(self) -> None:
+        if self._metric is not None:
+            return
+        pyiqa = _import_pyiqa()
+        try:
+            self._metric = pyiqa.create_metric(self.pyiqa_name, device="cpu")
+        except Exception as exc:
+            raise Unavailable(f"pyiqa cannot create metric '{self.pyiqa_name}': {exc}") from exc
+        self.higher_is_better = not bool(getattr(self._metric, "lower_better", False))
+        self.needs_reference = getattr(self._metric, "metric_mode", "NR") == "FR"
+
+    @staticmethod
+    def _tensor(img: EvalImage):
+        import torch
+
+        rgb = np.ascontiguousarray(img.rgb.transpose(2, 0, 1), dtype=np.float32) / 255.0
+        return torch.from_numpy(rgb)[None]
+
+    def compute(self, sr: EvalImage, hr: EvalImage | None, ctx: EvalContext) -> float:
+        self.prepare()
+        import torch
+
+        with torch.no_grad():
+            if self.needs_reference:
+                if hr is None:
+                    raise UserError(f"{self.name} needs a reference image")
+                value = self._metric(self._tensor(sr), self._tensor(hr))
+            else:
+                value = self._metric(self._tensor(sr))
+        return float(np.asarray(value.detach().cpu() if hasattr(value, "detach") else value).ravel()[0])
+
+
+def make_metric(name: str) -> Metric:
+    """`create_metric` that also understands `pyiqa:<name>`."""
+    if name.startswith(PREFIX):
+        return PyiqaMetric(name[len(PREFIX):])
+    return create_metric(name)
