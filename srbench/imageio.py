@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .atomic import atomic_write
 from .errors import UserError
 
 SUPPORTED_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -87,12 +88,8 @@ def encode_png(arr: np.ndarray) -> bytes:
 
 def write_png_atomic(path: str | os.PathLike, arr: np.ndarray) -> None:
     """Write a PNG through a temp file + rename, so a kill never leaves a half-written image."""
-    from .assets import atomic_write_bytes
-
-    atomic_write_bytes(Path(path), encode_png(arr))
+    atomic_write(Path(path), encode_png(arr))
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    from .assets import atomic_write_bytes
-
-    atomic_write_bytes(Path(path), text.encode("utf-8"))
+    atomic_write(Path(path), text.encode("utf-8"))

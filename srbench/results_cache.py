@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .assets import atomic_write_bytes, cache_root
+from .assets import cache_root
+from .atomic import atomic_write, sweep_partials
 
 CACHE_FORMAT = "1"
+CACHE_SUBDIRS = ("results", "sr", "lr")  # what `srbench cache clear` removes
 
 
 def results_dir() -> Path:
@@ -40,17 +42,24 @@ def _record_path(key: str) -> Path:
 
 
 def load_record(key: str) -> dict | None:
+    """The stored record, or None when there is none or it is not a well-formed record."""
     path = _record_path(key)
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, json.JSONDecodeError):
+        record = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None  # unreadable records are recomputed, never trusted
+    if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
+        return None
+    values = record["metrics"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+        return None
+    return record
 
 
 def store_record(key: str, record: dict) -> None:
-    atomic_write_bytes(_record_path(key), json.dumps(record, sort_keys=True).encode("utf-8"))
+    atomic_write(_record_path(key), json.dumps(record, sort_keys=True).encode("utf-8"))
 
 
 def sr_path(key: str) -> Path:
@@ -78,10 +87,18 @@ def store_sr(key: str, pixels: np.ndarray) -> Path:
     return path
 
 
+def sweep() -> list[Path]:
+    """Remove temp files that killed runs left in the cache (see `srbench.atomic`)."""
+    removed = []
+    for sub in CACHE_SUBDIRS:
+        removed += sweep_partials(cache_root() / sub)
+    return removed
+
+
 def clear_cache() -> list[Path]:
     """Remove cached results, SR outputs and LR images; return what was removed."""
     removed = []
-    for sub in ("results", "sr", "lr"):
+    for sub in CACHE_SUBDIRS:
         path = cache_root() / sub
         if path.exists():
             shutil.rmtree(path)

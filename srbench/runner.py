@@ -19,6 +19,7 @@ import pandas as pd
 from . import __version__, matlab, results_cache
 from .degradations import DEGRADATIONS, degrade, pixels_hash
 from .errors import SrbenchError, Unavailable, UserError
+from .atomic import atomic_write, sweep_partials
 from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
 from .methods import SRMethod, SROutput, discover_methods
@@ -85,6 +86,9 @@ def select_methods(names: list[str], scales: list[int], config: RunConfig) -> li
     if names == ["all"]:
         names = [n for n in registry.names()
                  if any(s in registry.factory(n).scales for s in scales)]
+    for name in names:  # every name is checked before any network is built
+        if not name.startswith("torch:"):
+            registry.factory(name)
     selected = []
     for name in names:
         if name.startswith("torch:"):
@@ -126,17 +130,50 @@ def _metric_key(metric: Metric, ctx: EvalContext) -> str:
     return f"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}"
 
 
-def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> None:
-    if sr.pixels.shape[:2] != expected:
-        raise SrbenchError(f"{label}: SR output has size {sr.pixels.shape[1]}x{sr.pixels.shape[0]}, "
-                           f"expected {expected[1]}x{expected[0]}")
-    if sr.native_y is not None and not np.all(np.isfinite(sr.native_y)):
-        raise SrbenchError(f"{label}: SR output contains NaN or Inf")
+def method_key(method: SRMethod, identity: str) -> str:
+    """Everything about a method that changes its SR output: the identity (name, scale, weights sha256),
+    the adapter's version, and tiling and device (tiles and GPU kernels change the last float bits, which
+    can flip a uint8 rounding)."""
+    version = getattr(method, "version", "1")
+    overlap = getattr(method, "tile_overlap", None)
+    device = getattr(getattr(method, "device", None), "type", "cpu")
+    return f"{identity}|v{version}|tile{method.tile}/{overlap}|{device}"
 
 
-def _sr_output(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int,
+def degradation_key(name: str) -> str:
+    deg = DEGRADATIONS.create(name)
+    return f"{deg.name}-v{deg.version}"
+
+
+def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutput:
+    """Check a method's output; returns it with `native_y` in the uint8 levels the cache stores, so a
+    fresh and a cached SR give the same numbers."""
+    pixels = np.asarray(sr.pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
+        raise SrbenchError(f"{label}: SR output has shape {pixels.shape}, expected HxWx3 or HxWx1")
+    if pixels.shape[:2] != expected:
+        raise SrbenchError(f"{label}: SR output has size {pixels.shape[1]}x{pixels.shape[0]}, "
+                           f"expected {expected[1]}x{expected[0]} (LR size x scale)")
+    if pixels.dtype != np.uint8:
+        if not np.all(np.isfinite(pixels)):
+            raise SrbenchError(f"{label}: SR output contains NaN or Inf")
+        raise SrbenchError(f"{label}: SR output has dtype {pixels.dtype}, expected uint8")
+    native = sr.native_y
+    if native is not None:
+        native = np.asarray(native, dtype=np.float64)
+        if not np.all(np.isfinite(native)):
+            raise SrbenchError(f"{label}: SR output (native Y) contains NaN or Inf")
+        if native.shape != expected:
+            raise SrbenchError(f"{label}: SR native Y has shape {native.shape}, expected {expected}")
+        native = matlab.to_uint8(native).astype(np.float64)
+    return SROutput(pixels=np.ascontiguousarray(pixels), native_y=native)
+
+
+def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: int,
                config: RunConfig, label: str) -> tuple[SROutput, str]:
-    sr_key = results_cache.make_key("sr", identity, hr_sha, scale, config.degradation)
+    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
     if config.use_cache:
         pixels = results_cache.load_sr(sr_key)
         if pixels is not None:
@@ -145,8 +182,7 @@ def _sr_output(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, sca
                             else native[:, :, 0].astype(np.float64)), sr_key
     lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)
     sr = method.super_resolve(lr, scale)
-    expected = (lr.shape[0] * scale, lr.shape[1] * scale)
-    _validate_sr(sr, expected, label)
+    sr = _validate_sr(sr, (lr.shape[0] * scale, lr.shape[1] * scale), label)
     if config.use_cache:
         if sr.native_y is not None:
             results_cache.store_sr(sr_key + ".y", matlab.to_uint8(sr.native_y))
@@ -154,17 +190,38 @@ def _sr_output(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, sca
     return sr, sr_key
 
 
+def _sync_sr_copy(sr_key: str, dest: Path) -> bool:
+    """Make the run folder's SR image a copy of the cached one; False when the cache has none.
+
+    An SR image already in the run folder is kept only if it is byte-identical to the cached output, so
+    a run folder reused with other weights never keeps a stale image next to fresh numbers."""
+    cached = results_cache.sr_path(sr_key)
+    if not cached.is_file():
+        return False
+    data = cached.read_bytes()
+    if dest.is_file() and dest.read_bytes() == data:
+        return True
+    if results_cache.load_sr(sr_key) is None:  # unreadable cache entry: recompute instead of copying it
+        return False
+    atomic_write(dest, data)
+    return True
+
+
 def evaluate_item(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int,
                   metrics: list[Metric], ctx: EvalContext, config: RunConfig, label: str,
                   sr_out_path: Path | None) -> dict[str, float]:
-    record_key = results_cache.make_key("record", identity, hr_sha, scale, config.degradation)
+    mkey = method_key(method, identity)
+    record_key = results_cache.make_key("record", mkey, hr_sha, scale, degradation_key(config.degradation))
     record = (results_cache.load_record(record_key) if config.use_cache else None) or {"metrics": {}}
     wanted = {m.name: _metric_key(m, ctx) for m in metrics}
     missing = [m for m in metrics if wanted[m.name] not in record["metrics"]]
-    need_sr = bool(missing) or (sr_out_path is not None and not sr_out_path.is_file())
+    need_sr = bool(missing) or not config.use_cache
+    if not need_sr and sr_out_path is not None:
+        sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
+        need_sr = not _sync_sr_copy(sr_key, sr_out_path)
     if need_sr:
-        sr, _ = _sr_output(method, identity, hr, hr_sha, scale, config, label)
-        if sr_out_path is not None and not sr_out_path.is_file():
+        sr, _ = _sr_output(method, mkey, hr, hr_sha, scale, config, label)
+        if sr_out_path is not None:
             write_png_atomic(sr_out_path, sr.pixels)
         if missing:
             hr_crop = matlab.modcrop(hr, scale)
@@ -190,17 +247,62 @@ def _versions() -> dict:
             "pandas": pd.__version__}
 
 
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def validate_config(config: RunConfig) -> None:
+    """Reject bad options before any work starts: one-line UserErrors naming the option."""
+    from .protocols import get_protocol
+
+    for option, values in (("--methods", config.methods), ("--datasets", config.datasets),
+                           ("--scale", config.scales)):
+        if not values:
+            raise UserError(f"{option}: nothing given")
+    if config.metrics is not None and not config.metrics:
+        raise UserError("--metrics: nothing given")
+    for scale in config.scales:
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale not in SCALES:
+            raise UserError(f"scale {scale!r} is not supported (supported: {', '.join(map(str, SCALES))})")
+    DEGRADATIONS.factory(config.degradation)  # unknown name -> did-you-mean
+    get_protocol(config.protocol)
+    if config.crop_border is not None and config.crop_border < 0:
+        raise UserError(f"--crop-border {config.crop_border}: must be 0 or more pixels")
+    if config.tile is not None and config.tile < 8:
+        raise UserError(f"--tile {config.tile}: must be at least 8 LR pixels")
+    out = Path(config.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: --out must be a folder, this is a file")
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the run folder, check it is writable, and remove temp files a killed run left there."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write(out / ".srbench-write-test", b"")
+        (out / ".srbench-write-test").unlink()
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write the output folder ({exc.strerror or exc})") from None
+    sweep_partials(out)
+
+
 def run(config: RunConfig) -> RunResult:
     from .datasets import resolve_dataset
 
-    DEGRADATIONS.factory(config.degradation)  # fail early on an unknown name
+    config.methods, config.datasets = _unique(config.methods), _unique(config.datasets)
+    config.scales = _unique(config.scales)
+    if config.metrics is not None:
+        config.metrics = _unique(config.metrics)
+    validate_config(config)
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     metrics, metrics_unavailable = select_metrics(config.metrics)
     for name, reason in metrics_unavailable.items():
         _warn(f"metric {name} unavailable: {reason}")
     datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
     methods = select_methods(config.methods, config.scales, config)
+    _prepare_out(out)
+    if config.use_cache:
+        results_cache.sweep()
 
     rows: list[dict] = []
     errors: list[dict] = []
@@ -211,9 +313,17 @@ def run(config: RunConfig) -> RunResult:
             info = methods_info.setdefault(name, {"status": "ok", "scales": {}})
             try:
                 identity = method.identity(scale)
-            except (Unavailable, UserError) as exc:
+            except Unavailable as exc:
                 info["scales"][str(scale)] = {"status": "skipped", "reason": str(exc)}
                 _warn(f"skipping {name} x{scale}: {exc}")
+                continue
+            except Exception as exc:  # bad weights, a broken adapter: this method fails, the run goes on
+                message = _one_line(exc)
+                info["scales"][str(scale)] = {"status": "failed", "reason": message}
+                for ds in datasets:
+                    errors.append({"method": name, "dataset": ds.name, "scale": scale, "image": "*",
+                                   "error": message})
+                _warn(f"error: {name} x{scale}: {message}")
                 continue
             info["scales"][str(scale)] = {"status": "ok", "identity": identity}
             for ds in datasets:
@@ -221,8 +331,8 @@ def run(config: RunConfig) -> RunResult:
                                                    out, errors))
     for name, info in methods_info.items():
         statuses = {s["status"] for s in info["scales"].values()}
-        info["status"] = "ok" if "ok" in statuses else "skipped"
-        if info["status"] == "skipped":
+        info["status"] = "ok" if "ok" in statuses else "failed" if "failed" in statuses else "skipped"
+        if info["status"] != "ok":
             info["reason"] = "; ".join(s["reason"] for s in info["scales"].values())
     metric_names = [m.name for m in metrics]
     per_image = pd.DataFrame(rows, columns=KEY_COLUMNS + metric_names)
@@ -254,7 +364,7 @@ def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, conf
         label = f"{name} {ds.name} x{scale} {image.path}"
         try:
             hr = read_image(image.path)
-            hr_sha = image.sha256 or pixels_hash(hr)
+            hr_sha = pixels_hash(hr)  # the pixels evaluated, whatever file or decoder they came from
             min_side = min(hr.shape[:2]) // scale * scale
             if min_side < max(2 * ctx.crop_border + 1, scale):
                 raise UserError(f"{image.path}: image {hr.shape[1]}x{hr.shape[0]} is too small for x{scale} "
@@ -263,13 +373,24 @@ def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, conf
                        if config.save_sr else None)
             values = evaluate_item(method, identity, hr, hr_sha, scale, metrics, ctx, config, label, sr_path)
         except Exception as exc:  # one bad item must not cost the rest of the run
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            message = _one_line(exc)
             errors.append({"method": name, "dataset": ds.name, "scale": scale, "image": image.name,
                            "error": message})
-            _warn(f"error: {name} {ds.name} x{scale} {image.name}: {message}")
+            where = "" if message.startswith(str(image.path)) else f" {image.path}"
+            _warn(f"error: {name} {ds.name} x{scale}{where}: {message}")
             continue
         rows.append({"method": name, "dataset": ds.name, "scale": scale, "image": image.name, **values})
     return rows
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message, prefixed with its type unless srbench raised it on
+    purpose (those messages already name the file and the problem)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, SrbenchError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def _safe(name: str) -> str:

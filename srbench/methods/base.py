@@ -97,6 +97,11 @@ class SRMethod:
                 y = tiled_forward(lambda t: self.forward(net, t, scale), tensor, out_scale, self.tile, overlap)
             else:
                 y = self.forward(net, tensor, scale)
+        if not bool(torch.isfinite(y).all()):
+            # im2uint8 would silently turn NaN into 0 and Inf into 255: refuse instead
+            from ..errors import SrbenchError
+
+            raise SrbenchError(f"{self.name} x{scale}: network output contains NaN or Inf")
         return y[0].detach().cpu().double().numpy().transpose(1, 2, 0)
 
     def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:

@@ -1,0 +1,85 @@
+"""Atomic file writes, and the clean-up of what a killed writer leaves behind.
+
+A file is written to a temp file beside it and renamed into place, so readers see either the old or the
+new content, never half of it. A process killed with SIGKILL cannot delete its temp file, so temp names
+carry the writer's process id (`.<name>.<pid>.<random>.part`) and `sweep_partials` removes those whose
+writer is gone. A `.part` without a process id (written by other code) is removed once it is older than
+`UNTAGGED_MAX_AGE`, because its writer cannot be asked.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+PART_SUFFIX = ".part"
+UNTAGGED_MAX_AGE = 3600.0  # seconds
+_TAGGED = re.compile(r"\.(\d+)\.[^.]*\.part$")
+
+
+def temp_prefix(dest: Path) -> str:
+    return f".{dest.name}.{os.getpid()}."
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=PART_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def partial_files(root: str | os.PathLike) -> list[Path]:
+    """Every temp file or folder under `root` (whatever its writer's state)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob(f"*{PART_SUFFIX}") if p.name.startswith("."))
+
+
+def is_stale(path: Path, now: float | None = None) -> bool:
+    match = _TAGGED.search(path.name)
+    if match:
+        return not _alive(int(match.group(1)))
+    try:
+        age = (now or time.time()) - path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age > UNTAGGED_MAX_AGE
+
+
+def sweep_partials(root: str | os.PathLike) -> list[Path]:
+    """Remove the temp files of dead writers under `root`; returns what was removed."""
+    removed = []
+    now = time.time()
+    for path in partial_files(root):
+        if not is_stale(path, now):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
