@@ -228,7 +228,8 @@ def verify_images(manifest: Manifest, hr_dir: Path) -> list[DatasetImage]:
 # ------------------------------------------------------------------------------------------- download
 
 def _decode_member(path: Path) -> np.ndarray:
-    """Pixels of an archive image; a grey-palette image stays single-channel, as MATLAB reads it."""
+    """Pixels of an archive image. A grey-palette image stays single-channel: its grey levels are the pixel
+    values, and read_image would expand the palette to three equal channels (which evaluates differently)."""
     from PIL import Image
 
     arr = read_image(path)
@@ -240,17 +241,16 @@ def _decode_member(path: Path) -> np.ndarray:
     return arr
 
 
-def _install_hr(manifest: Manifest, source: Source, raw_files: dict[str, Path], hr_dir: Path) -> None:
+def _install_hr(source: Source, raw_files: dict[str, Path], hr_dir: Path) -> None:
     hr_dir.mkdir(parents=True)
     for name, src in raw_files.items():
         out = hr_dir / f"{name}.png"
-        if src.suffix.lower() == ".png" and source.crop is None:
-            read_image(src)  # validates; the bytes are kept so a byte-identical copy keeps its sha256
-            shutil.copyfile(src, out)
-            continue
         arr = _decode_member(src)
         if source.crop == "left-half":
             arr = arr[:, : arr.shape[1] // 2]
+        elif src.suffix.lower() == ".png" and np.array_equal(arr, read_image(src)):
+            shutil.copyfile(src, out)  # keep the bytes: a byte-identical copy keeps its file sha256
+            continue
         out.write_bytes(encode_png(arr))
 
 
@@ -273,7 +273,7 @@ def _download_from(manifest: Manifest, source: Source, dest: Path) -> list[Datas
             raw_files[name] = path
         if not raw_files:
             raise AssetError(f"{archive}: no member matches '{source.member.pattern}'")
-        _install_hr(manifest, source, raw_files, work / "final" / "HR")
+        _install_hr(source, raw_files, work / "final" / "HR")
         shutil.rmtree(work / "raw")
         verify_images(manifest, work / "final" / "HR")
         if not (dest / "HR").is_dir():  # else another process installed it meanwhile: keep theirs
