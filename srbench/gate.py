@@ -101,9 +101,10 @@ def write_baseline(path, values: dict[Key, float]) -> None:
 
 
 def parse_tolerances(specs: list[str] | None) -> dict[str, float]:
-    """`metric=abs` pairs; the name `default` sets the tolerance of every metric not named."""
+    """`metric=abs` pairs (repeated, or comma-separated in one value); `default=abs` sets the tolerance of
+    every metric not named."""
     tolerances = {}
-    for spec in specs or []:
+    for spec in (part for value in specs or [] for part in value.split(",") if part.strip()):
         name, sep, value = spec.partition("=")
         try:
             number = float(value)

@@ -108,5 +108,6 @@ def test_unusable_input_exits_2(gated, tmp_path, capsys):
 
 def test_parse_tolerances():
     assert parse_tolerances(["psnr_y=0.01", "default=1e-3"]) == {"psnr_y": 0.01, "default": 1e-3}
+    assert parse_tolerances(["psnr_y=0.01,ssim_y=2e-4"]) == {"psnr_y": 0.01, "ssim_y": 2e-4}
     with pytest.raises(UserError):
         parse_tolerances(["=0.1"])

@@ -12,7 +12,8 @@ def add_arguments(p) -> None:
     p.add_argument("--baseline", required=True, metavar="FILE",
                    help="baseline CSV (method,dataset,scale,metric,value) written by --update")
     p.add_argument("--tolerance", action="append", metavar="METRIC=ABS", default=[],
-                   help="absolute tolerance for one metric, e.g. psnr_y=0.01 (repeat the option for more); "
+                   help="absolute tolerance per metric, e.g. psnr_y=0.01 (repeat the option, or comma-separate: "
+                        "psnr_y=0.01,ssim_y=1e-4); "
                         "'default=X' for all metrics not named "
                         "(built-in default: 1e-6, i.e. any real change is drift)")
     p.add_argument("--update", action="store_true",

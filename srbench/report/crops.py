@@ -126,12 +126,11 @@ def _overview(img: np.ndarray, box: tuple[int, int, int]) -> np.ndarray:
     step = max(1, -(-img.shape[1] // MAX_OVERVIEW_WIDTH))
     thumb = img[::step, ::step].copy()
     top, left, size = (v // step for v in box)
-    bottom, right = min(top + max(size, 2), thumb.shape[0]) - 1, min(left + max(size, 2), thumb.shape[1]) - 1
-    red = np.array([255, 0, 0], np.uint8)
-    thumb[top, left:right + 1] = red
-    thumb[bottom, left:right + 1] = red
-    thumb[top:bottom + 1, left] = red
-    thumb[top:bottom + 1, right] = red
+    bottom, right = min(top + max(size, 4), thumb.shape[0]), min(left + max(size, 4), thumb.shape[1])
+    outline = np.zeros(thumb.shape[:2], bool)
+    outline[top:bottom, left:right] = True
+    outline[top + 2:bottom - 2, left + 2:right - 2] = False  # a 2-px frame stays visible when scaled down
+    thumb[outline] = (255, 0, 0)
     return thumb
 
 

@@ -95,63 +95,61 @@ def _save(fig, stem: Path) -> tuple[Path, Path]:
     return png, svg
 
 
-def _note(fig, note: str):
+def _finish(fig, ax, title: str, xlabel: str, ylabel: str, note: str, stem: Path, plot_title: str) -> PlotFiles:
+    """Axis text, legend, the stand-in note under the axes, then PNG and SVG."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, parse_math=False)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
     if note:
         fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9, color="#b00020", parse_math=False)
+    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+    png, svg = _save(fig, stem)
+    return PlotFiles(title=plot_title, png=png, svg=svg, note=note)
+
+
+def _scatter(board: Board, x_metric: str, y_metric: str, y_higher_better: bool, colour: str):
+    """Figure with the methods' points and their Pareto front; None when no method has both values."""
+    names, xs, ys = _points(board, x_metric, y_metric)
+    if not names:
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    front = pareto_front(xs, -ys if y_higher_better else ys)
+    _draw_front(ax, xs[front], ys[front])
+    ax.scatter(xs, ys, s=36, color=colour, zorder=3)
+    return fig, ax, names, xs, ys
 
 
 def perception_distortion(board: Board, stem: Path) -> PlotFiles | None:
     """Perceptual index (or NIQE stand-in) against RMSE, PIRM regions shaded, Pareto front drawn."""
     y_metric, note = perceptual_metric(board)
-    if y_metric is None or "rmse" not in board.metrics:
+    made = _scatter(board, "rmse", y_metric, False, "#d62728") if y_metric and "rmse" in board.metrics else None
+    if made is None:
         return None
-    names, xs, ys = _points(board, "rmse", y_metric)
-    if not names:
-        return None
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    fig, ax, names, xs, ys = made
     for lo, hi, label, colour in PIRM_REGIONS:
         ax.axvspan(lo, hi, color=colour, alpha=0.12, lw=0, label=label)
-    front = pareto_front(xs, ys)
-    _draw_front(ax, xs[front], ys[front])
-    ax.scatter(xs, ys, s=36, color="#d62728", zorder=3)
     # Show all three regions, and every point with some room for its label.
     x_hi = max(16.5, float(xs.max()) + 1.0)
     ax.set_xlim(max(0.0, min(10.5, float(xs.min()) - 0.06 * (x_hi - float(xs.min())))), x_hi)
     _label_points(ax, names, xs, ys)
-    y_label = "PI (lower is better)" if y_metric == "pi" else f"{y_metric.upper()} (lower is better)"
-    ax.set_xlabel("RMSE on Y (lower is better)")
-    ax.set_ylabel(y_label)
-    ax.set_title(f"Perception–distortion: {board.dataset} ×{board.scale}", parse_math=False)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
-    _note(fig, note)
-    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
-    png, svg = _save(fig, stem)
-    return PlotFiles(title=f"{y_metric.upper()} vs RMSE", png=png, svg=svg, note=note)
+    name = "PI" if y_metric == "pi" else y_metric.upper()
+    return _finish(fig, ax, f"Perception–distortion: {board.dataset} ×{board.scale}", "RMSE on Y (lower is better)",
+                   f"{name} (lower is better)", note, stem, f"{name} vs RMSE")
 
 
 def psnr_vs_perceptual(board: Board, stem: Path) -> PlotFiles | None:
     """PSNR against the perceptual index (or NIQE stand-in); front = low PI with high PSNR."""
     x_metric, note = perceptual_metric(board)
-    if x_metric is None or "psnr_y" not in board.metrics:
+    made = _scatter(board, x_metric, "psnr_y", True, "#1f77b4") if x_metric and "psnr_y" in board.metrics else None
+    if made is None:
         return None
-    names, xs, ys = _points(board, x_metric, "psnr_y")
-    if not names:
-        return None
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    front = pareto_front(xs, -ys)
-    _draw_front(ax, xs[front], ys[front])
-    ax.scatter(xs, ys, s=36, color="#1f77b4", zorder=3)
+    fig, ax, names, xs, ys = made
     _label_points(ax, names, xs, ys)
-    ax.set_xlabel(f"{x_metric.upper()} (lower is better)")
-    ax.set_ylabel("PSNR on Y, dB (higher is better)")
-    ax.set_title(f"PSNR vs {x_metric.upper()}: {board.dataset} ×{board.scale}", parse_math=False)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    _note(fig, note)
-    fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
-    png, svg = _save(fig, stem)
-    return PlotFiles(title=f"PSNR vs {x_metric.upper()}", png=png, svg=svg, note=note)
+    name = x_metric.upper()
+    return _finish(fig, ax, f"PSNR vs {name}: {board.dataset} ×{board.scale}", f"{name} (lower is better)",
+                   "PSNR on Y, dB (higher is better)", note, stem, f"PSNR vs {name}")
 
 
 def board_plots(board: Board, out_dir: Path, slug: str) -> list[PlotFiles]:

@@ -119,9 +119,7 @@ def load_run(run_dir) -> RunData:
     metrics = numeric_columns(summary, summary_path, GROUP_KEYS)
     per_image = read_table(per_image_path, IMAGE_KEYS)
     numeric_columns(per_image, per_image_path, IMAGE_KEYS)
-    # Metrics the run declares come first and in its order; others follow as found.
-    declared = [m for m in (info.get("metrics") or {}) if m in metrics]
-    metrics = declared + [m for m in metrics if m not in declared]
+    # Metric order is summary.csv's column order (the run's order); run.json's keys are sorted.
 
     errors_path = root / "errors.csv"
     errors = (read_table(errors_path, IMAGE_KEYS + ["error"]) if errors_path.exists()
