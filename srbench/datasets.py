@@ -337,6 +337,10 @@ def resolve_dataset(name: str, data_root: str | os.PathLike | None = None) -> Da
         from .embedded import resolve_default
 
         return resolve_default()
+    if name not in DATASETS:
+        user = _user_dataset(name, data_roots(data_root))
+        if user is not None:
+            return user
     manifest = load_manifest(manifest_path(name))
     looked = [root / manifest.folder / "HR" for root in data_roots(data_root)]
     found = next((hr for hr in looked if hr.is_dir()), None)
@@ -347,6 +351,29 @@ def resolve_dataset(name: str, data_root: str | os.PathLike | None = None) -> Da
         found = cache_root() / "datasets" / manifest.folder / "HR"
     return Dataset(manifest.name, found, images, manifest.kind, manifest.description,
                    manifest.checksums is not None)
+
+
+def check_dataset_name(name: str, data_root: str | os.PathLike | None = None) -> None:
+    """UserError with a did-you-mean hint unless `name` is registered or a user folder `<root>/<name>/HR`."""
+    if name in DATASETS or (_NAME_RE.match(name)
+                            and any((root / name / "HR").is_dir() for root in data_roots(data_root))):
+        return
+    DATASETS.factory(name)
+
+
+def _user_dataset(name: str, roots: list[Path]) -> Dataset | None:
+    """A folder `<root>/<name>/HR` without a manifest: a user's own images, hashed as found."""
+    if not _NAME_RE.match(name):
+        return None
+    hr = next((root / name / "HR" for root in roots if (root / name / "HR").is_dir()), None)
+    if hr is None:
+        return None
+    files = _image_files(hr)
+    if not files:
+        raise UserError(f"{hr}: no images ({', '.join(sorted(SUPPORTED_SUFFIXES))}) in this folder")
+    warnings.warn(f"dataset {name}: no manifest, using the {len(files)} images of {hr} unverified", stacklevel=2)
+    images = [DatasetImage(stem, path, sha256_file(path)) for stem, path in sorted(files.items())]
+    return Dataset(name, hr, images, "test", f"user dataset at {hr}", checksums_recorded=False)
 
 
 def list_datasets() -> list[tuple[str, str, int, str]]:

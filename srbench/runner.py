@@ -266,6 +266,7 @@ def validate_config(config: RunConfig) -> None:
             raise UserError(f"scale {scale!r} is not supported (supported: {', '.join(map(str, SCALES))})")
     DEGRADATIONS.factory(config.degradation)  # unknown name -> did-you-mean
     get_protocol(config.protocol)
+    _check_names(config)
     if config.crop_border is not None and config.crop_border < 0:
         raise UserError(f"--crop-border {config.crop_border}: must be 0 or more pixels")
     if config.tile is not None and config.tile < 8:
@@ -273,6 +274,25 @@ def validate_config(config: RunConfig) -> None:
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: --out must be a folder, this is a file")
+
+
+def _check_names(config: RunConfig) -> None:
+    """Every method, dataset and metric name exists: checked before any slow work (checksums, downloads)."""
+    from .datasets import check_dataset_name
+
+    for name in config.datasets:
+        check_dataset_name(name, config.data_root)
+    methods = discover_methods()
+    for name in config.methods:
+        if name != "all" and not name.startswith("torch:"):
+            methods.factory(name)
+    if "all" in config.methods and len(config.methods) > 1:
+        raise UserError("--methods: 'all' cannot be combined with other names")
+    if config.metrics is not None:
+        registry = load_builtin_metrics()
+        for name in config.metrics:
+            if not name.startswith("pyiqa:"):
+                registry.factory(name)
 
 
 def _prepare_out(out: Path) -> None:
