@@ -43,7 +43,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             return _to_uint8_array(img, path)
     except UserError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise UserError(f"{path}: unreadable image (not a recognised image format)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{path}: unreadable or truncated image ({reason})") from None
 

@@ -27,6 +27,7 @@ from .methods import SRMethod, SROutput, discover_methods
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma", "pi")
 SCALES = (2, 3, 4, 8)
 KEY_COLUMNS = ["method", "dataset", "scale", "image"]
+MAX_MESSAGE = 400  # characters of an error message kept in errors.csv and on stderr
 
 
 @dataclass
@@ -381,7 +382,7 @@ def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, conf
     images = tqdm(ds.images, desc=f"{name} {ds.name} x{scale}", unit="img", leave=False,
                   disable=not config.progress, file=sys.stderr)
     for image in images:
-        label = f"{name} {ds.name} x{scale} {image.path}"
+        label = str(image.path)  # errors name the file; the stderr line adds method, dataset and scale
         try:
             hr = read_image(image.path)
             hr_sha = pixels_hash(hr)  # the pixels evaluated, whatever file or decoder they came from
@@ -404,13 +405,15 @@ def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, conf
 
 
 def _one_line(exc: BaseException) -> str:
-    """The first line of an exception's message, prefixed with its type unless srbench raised it on
-    purpose (those messages already name the file and the problem)."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
+    """An exception's message on one line (a multi-line message, such as torch's state_dict errors, is
+    joined and cut at MAX_MESSAGE characters), prefixed with its type unless srbench raised it on purpose
+    (those messages already name the file and the problem)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 3] + "..."
     if isinstance(exc, SrbenchError):
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _safe(name: str) -> str:

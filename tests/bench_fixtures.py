@@ -8,12 +8,14 @@ depend on nor load the real method zoo.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from srbench import matlab
+from srbench.assets import Asset
 from srbench.imageio import write_png_atomic
 from srbench.methods.base import InputSpec, SRMethod
 
@@ -107,7 +109,18 @@ class BrokenWeights(TinyNet):
         return body, "never"
 
 
-TEST_METHODS = (TinyNet, NaNNet, WrongSizeNet, CrashNet, BrokenWeights)
+class BadChecksumWeights(TinyNet):
+    """Weights resolved through `Asset`: a file in the cache whose sha256 is not the recorded one."""
+
+    name = "bad_checksum"
+    ASSET = Asset("bad_checksum.pth", "weights", sha256=hashlib.sha256(b"the published weights").hexdigest())
+
+    def build(self, scale):
+        self.ASSET.resolve(allow_download=False)
+        return super().build(scale)
+
+
+TEST_METHODS = (TinyNet, NaNNet, WrongSizeNet, CrashNet, BrokenWeights, BadChecksumWeights)
 
 
 def install(manifest_dir: Path, set_attr, set_item) -> None:
