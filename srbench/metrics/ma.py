@@ -288,7 +288,7 @@ def im2col_distinct(im: np.ndarray, size: int = 5) -> np.ndarray:
     h, w = im.shape
     padded = np.pad(im, ((0, -h % size), (0, -w % size)))
     hb, wb = padded.shape[0] // size, padded.shape[1] // size
-    return padded.reshape(hb, size, wb, size).transpose(1, 3, 2, 0).reshape(size * size, -1)
+    return padded.reshape(hb, size, wb, size).transpose(3, 1, 2, 0).reshape(size * size, -1)
 
 
 def spatial_features(levels: list[np.ndarray]) -> np.ndarray:
