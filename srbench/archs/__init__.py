@@ -20,7 +20,8 @@ from ..registry import Registry
 class ArchSpec:
     """name: registry key; factory(scale, **options) -> nn.Module; input_spec: what the net consumes;
     receptive_field: radius in input pixels (tile overlap); scales: supported scales (empty = any);
-    convert_state: optional key remapping from other published layouts to this one."""
+    convert_state: optional key remapping from other published layouts to this one;
+    infer_options: optional sizes (block count, widths) read off a state_dict's shapes."""
 
     name: str
     factory: Callable[..., torch.nn.Module]
@@ -29,6 +30,12 @@ class ArchSpec:
     scales: tuple[int, ...] = ()
     description: str = ""
     convert_state: Callable[[dict], dict] | None = field(default=None)
+    infer_options: Callable[[dict], dict] | None = field(default=None)
+
+
+def count_blocks(state: dict, prefix: str) -> int:
+    """Number of distinct `prefix<N>.` indices among the keys (e.g. prefix "body.")."""
+    return len({k[len(prefix):].split(".", 1)[0] for k in state if k.startswith(prefix)})
 
 
 ARCHS: Registry[ArchSpec] = Registry("architecture")
@@ -58,4 +65,4 @@ def _register_builtins() -> None:
         _builtins_done = True
 
 
-__all__ = ["ARCHS", "ArchSpec", "get_arch", "register_arch"]
+__all__ = ["ARCHS", "ArchSpec", "count_blocks", "get_arch", "register_arch"]

@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..methods.base import InputSpec
-from . import ArchSpec, register_arch
+from . import ArchSpec, count_blocks, register_arch
 
 
 class ResidualBlockNoBN(nn.Module):
@@ -49,8 +49,16 @@ class MSRResNet(nn.Module):
         return out + base
 
 
+def infer_msrresnet_options(state: dict) -> dict:
+    if "conv_first.weight" not in state:
+        return {}
+    w = state["conv_first.weight"]
+    return {"num_block": count_blocks(state, "body."), "num_feat": w.shape[0], "num_in_ch": w.shape[1],
+            "num_out_ch": state["conv_last.weight"].shape[0]}
+
+
 register_arch(ArchSpec(
     name="MSRResNet", factory=lambda scale, **kw: MSRResNet(scale=scale, **kw),
     input_spec=InputSpec(channels="rgb", value_range=1.0, pre_upsample=False),
     receptive_field=16 * 2 + 5, scales=(2, 3, 4),
-    description="BasicSR MSRResNet (SRResNet without batch norm)"))
+    description="BasicSR MSRResNet (SRResNet without batch norm)", infer_options=infer_msrresnet_options))

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..methods.base import InputSpec
-from . import ArchSpec, register_arch
+from . import ArchSpec, count_blocks, register_arch
 
 
 class ResidualDenseBlock(nn.Module):
@@ -86,10 +86,19 @@ def esrgan_to_basicsr(state: dict) -> dict:
     return out
 
 
+def infer_rrdbnet_options(state: dict) -> dict:
+    """num_block, num_feat, num_grow_ch and output channels from a BasicSR-layout state_dict."""
+    if "conv_first.weight" not in state or "body.0.rdb1.conv1.weight" not in state:
+        return {}
+    return {"num_block": count_blocks(state, "body."), "num_feat": state["conv_first.weight"].shape[0],
+            "num_grow_ch": state["body.0.rdb1.conv1.weight"].shape[0],
+            "num_out_ch": state["conv_last.weight"].shape[0]}
+
+
 register_arch(ArchSpec(
     name="RRDBNet", factory=lambda scale, **kw: RRDBNet(scale=scale, **kw),
     input_spec=InputSpec(channels="rgb", value_range=1.0, pre_upsample=False),
     # 23 blocks x 3 dense blocks x 5 convs + 6 convs, each a 1-px radius, at LR resolution.
     receptive_field=23 * 15 + 6, scales=(1, 2, 4),
     description="ESRGAN RRDBNet (BasicSR key layout; original ESRGAN keys are renamed)",
-    convert_state=esrgan_to_basicsr))
+    convert_state=esrgan_to_basicsr, infer_options=infer_rrdbnet_options))

@@ -2,10 +2,14 @@
 
 Each tile's *core* (a `tile` x `tile` block of input pixels) is run with `overlap` extra input pixels of
 context on every side that the image has there; only the core's part of the output is kept. For a fully
-convolutional network whose receptive-field radius is <= `overlap`, every kept output pixel sees exactly
-the input it sees in whole-image inference, including the image borders (tiles touching a border are
-not padded by us, so the network's own border padding applies there as it would on the whole image).
-Tiles whose padded input has the same shape are run as one batch.
+convolutional network whose receptive-field radius is <= `overlap`, every kept output pixel is computed
+from exactly the input values it sees in whole-image inference, including at the image borders (tiles
+touching a border are not padded by us, so the network's own border padding applies there as on the
+whole image). The arithmetic is therefore the same; the float32 results are bit-identical whenever the
+backend sums in the same order, which CPU convolution kernels (oneDNN/GEMM pick a blocking per tensor
+shape) do not always do for very small tiles or batches: differences are then at float rounding level
+(~1e-8 relative), far below one uint8 level. Tiles whose padded input has the same shape can be run as
+one batch (`max_batch` > 1).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def _spans(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, in
 
 
 def tiled_forward(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, out_scale: int, tile: int,
-                  overlap: int, max_batch: int = 4) -> torch.Tensor:
+                  overlap: int, max_batch: int = 1) -> torch.Tensor:
     """Apply `fn` (NCHW -> NCHW with spatial size x `out_scale`) to `x` tile by tile.
 
     tile: core size in input pixels; overlap: context in input pixels (>= the receptive-field radius for
