@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..assets import Asset, sha256_file
+from ..errors import UserError
 from ..methods.base import load_state_dict
 from ..methods.pretrained import WeightsFile, load_strict, resolve_weights
 
@@ -22,9 +23,15 @@ def trained_weights(filename: str, sha256: str, method: str) -> WeightsFile:
 
 def load_trained(net: torch.nn.Module, weights: WeightsFile, method: str, folder: Path,
                  explicit: str | None = None) -> tuple[torch.nn.Module, str]:
-    """Load `weights` (default: the file of that name in `folder`, the method's folder) into `net`;
-    returns (net, identity)."""
-    path = resolve_weights(weights, method, explicit or str(folder / weights.asset.name))
+    """Load `weights` (the committed file of that name in `folder`, the method's folder, verified against its
+    sha256) into `net`; an `explicit` file (a user's own `srbench train` output) is taken as it is and
+    identified by its own sha256. Returns (net, identity)."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise UserError(f"{explicit}: no such weights file")
+    else:
+        path = resolve_weights(weights, method, str(folder / weights.asset.name))
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
     load_strict(net, state, path)
-    return net, f"sha256:{weights.asset.sha256 if not explicit else sha256_file(Path(path))}"
+    return net, f"sha256:{sha256_file(path) if explicit else weights.asset.sha256}"
