@@ -133,6 +133,23 @@ def bad_checksum_weights(tmp: Path) -> None:
     (cache / "weights" / "bad_checksum.pth").write_bytes(b"some other file")
 
 
+def score_args(sr: str, hr: str) -> list[str]:
+    return ["score", "--sr", f"{{tmp}}/score/{sr}", "--hr", f"{{tmp}}/score/{hr}", "--scale", "4"]
+
+
+def score_files(tmp: Path) -> None:
+    """score/hr/img0.png, img1.png; score/sr/ holds an SR of img0 only, plus a too-small and a broken one."""
+    if (tmp / "score").exists():
+        return
+    for k in range(2):
+        (tmp / "score" / "hr").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(_hr(k)).save(tmp / "score" / "hr" / f"img{k}.png")
+    (tmp / "score" / "sr").mkdir()
+    Image.fromarray(_hr(0)).save(tmp / "score" / "sr" / "img0.png")
+    Image.fromarray(_hr(0)[:50, :40]).save(tmp / "score" / "sr" / "small.png")
+    truncated(tmp / "score" / "sr" / "broken.png")
+
+
 def make_file(name: str):
     return lambda tmp: (tmp / name).write_text("not a folder")
 
@@ -180,6 +197,17 @@ CASES = [
          ["Absent", "cannot be downloaded"], env={"SRBENCH_OFFLINE": "1"},
          setup=manifest_text("Absent", "name: Absent\nkind: test\ndescription: x\nimage_count: 3\n"
                                        "checksums: not-recorded\n")),
+    # --- `srbench score` on the user's own SR and HR files: exit 2
+    Case("HR/SR size mismatch", score_args("sr/small.png", "hr/img0.png"), 2,
+         ["small.png", "does not match HR", "img0.png"], setup=score_files),
+    Case("missing SR image", score_args("sr/absent.png", "hr/img0.png"), 2, ["absent.png", "no such"],
+         setup=score_files),
+    Case("corrupt (truncated) SR image", score_args("sr/broken.png", "hr/img0.png"), 2,
+         ["broken.png", "truncated"], setup=score_files),
+    Case("SR folder lacking an image of the HR folder", score_args("sr", "hr"), 2, ["img1", "no SR image"],
+         setup=score_files),
+    Case("SR file given with an HR folder", score_args("sr/small.png", "hr"), 2, ["small.png", "two folders"],
+         setup=score_files),
     # --- per-item failures: one line each on stderr and in errors.csv, the rest completes, exit 1
     Case("zero-byte image", run_args(ds="Empty"), 1, ["img1.png", "0 bytes"],
          setup=mixed("Empty", "img1.png", lambda p: p.write_bytes(b"")), good_rows=1),

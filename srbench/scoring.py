@@ -1,0 +1,94 @@
+"""Scoring SR images that already exist (a paper's released outputs, another tool's results) against HR.
+
+The SR and HR inputs are two files or two folders paired by file stem. Every pair is checked before it
+is scored: both images readable (see `imageio.read_image`), and the SR the size of the HR image modcropped
+to the scale (what `srbench run` compares against) or of the full HR image. Any bad pair is a `UserError`
+naming the files, since these are the user's own inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import matlab
+from .errors import UserError
+from .imageio import SUPPORTED_SUFFIXES, read_image
+from .metrics import EvalContext, EvalImage, Metric
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    sr: Path
+    hr: Path
+
+
+def _images(folder: Path) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith("."):
+            if path.stem in files:
+                raise UserError(f"{folder}: two images named '{path.stem}' ({files[path.stem].name}, {path.name})")
+            files[path.stem] = path
+    return files
+
+
+def pair_images(sr: str | Path, hr: str | Path) -> tuple[list[Pair], list[Path]]:
+    """(pairs, SR files without an HR image). Every HR image needs an SR image."""
+    sr, hr = Path(sr), Path(hr)
+    for path, what in ((sr, "SR"), (hr, "HR")):
+        if not path.exists():
+            raise UserError(f"{path}: no such {what} file or folder")
+    if sr.is_dir() != hr.is_dir():
+        raise UserError(f"{sr} and {hr}: give two image files or two folders, not one of each")
+    if not sr.is_dir():
+        return [Pair(hr.stem, sr, hr)], []
+    hr_files, sr_files = _images(hr), _images(sr)
+    if not hr_files:
+        raise UserError(f"{hr}: no images ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    missing = [name for name in hr_files if name not in sr_files]
+    if missing:
+        raise UserError(f"{sr}: no SR image for {len(missing)} HR image(s) of {hr} "
+                        f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")
+    extra = [sr_files[name] for name in sr_files if name not in hr_files]
+    return [Pair(name, sr_files[name], path) for name, path in hr_files.items()], extra
+
+
+def reference_for(sr: np.ndarray, hr: np.ndarray, pair: Pair, scale: int) -> np.ndarray:
+    """The HR pixels the SR image is compared with; UserError when the sizes do not match."""
+    cropped = matlab.modcrop(hr, scale)
+    if sr.shape[:2] == cropped.shape[:2]:
+        return cropped
+    if sr.shape[:2] == hr.shape[:2]:
+        return hr
+    raise UserError(f"{pair.sr}: SR size {sr.shape[1]}x{sr.shape[0]} does not match HR {pair.hr} "
+                    f"({hr.shape[1]}x{hr.shape[0]}, modcropped to x{scale}: "
+                    f"{cropped.shape[1]}x{cropped.shape[0]})")
+
+
+def score_pairs(pairs: list[Pair], metrics: list[Metric], ctx: EvalContext) -> pd.DataFrame:
+    rows = []
+    for pair in pairs:
+        sr, hr = read_image(pair.sr), read_image(pair.hr)
+        ref = reference_for(sr, hr, pair, ctx.scale)
+        if min(ref.shape[:2]) <= 2 * ctx.crop_border:
+            raise UserError(f"{pair.hr}: image {ref.shape[1]}x{ref.shape[0]} is too small for a "
+                            f"{ctx.crop_border}-px border crop")
+        sr_img = EvalImage(sr, quantized_y=ctx.protocol.quantized_y)
+        hr_img = EvalImage(ref, quantized_y=ctx.protocol.quantized_y)
+        row = {"image": pair.name}
+        for metric in metrics:
+            try:
+                row[metric.name] = float(metric.compute(sr_img, hr_img if metric.needs_reference else None, ctx))
+            except UserError as exc:
+                raise UserError(f"{pair.sr}: {exc}") from None
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["image"] + [m.name for m in metrics])
+
+
+def summary_row(per_image: pd.DataFrame, metrics: list[Metric]) -> dict:
+    """Dataset-level values, each by its metric's own `aggregate` (RMSE: sqrt of the mean MSE)."""
+    return {m.name: m.aggregate(per_image[m.name].to_numpy(dtype=np.float64)) for m in metrics}
