@@ -37,7 +37,7 @@ from scipy.ndimage import correlate1d
 from scipy.special import gamma
 
 from .. import matlab
-from ..errors import AssetError, UserError
+from ..errors import AssetError, ChecksumError, Unavailable, UserError
 from ..iqa_assets import NIQE_MODEL
 from . import register_metric
 from .base import EvalContext, EvalImage, Metric
@@ -164,13 +164,16 @@ def matlab_pinv(a: np.ndarray) -> np.ndarray:
 def mvg_distance(feats: np.ndarray, mu_pris: np.ndarray, cov_pris: np.ndarray) -> float:
     """Distance of the features' MVG fit to the pristine model, with MATLAB nanmean / nancov."""
     mu_dist = np.nanmean(feats, axis=0)
-    complete = feats[~np.isnan(feats).any(axis=1)]
-    if complete.shape[0] < 2:
-        cov_dist = np.full((feats.shape[1],) * 2, np.nan)
+    if feats.shape[0] == 1:
+        # MATLAB: a single block is a row vector, which nancov treats as one variable and returns the
+        # scalar variance of its finite entries; that scalar is then added to every covariance entry.
+        row = feats[0][~np.isnan(feats[0])]
+        cov_dist = np.var(row, ddof=1) if row.size > 1 else np.nan
     else:
-        cov_dist = np.cov(complete, rowvar=False)
+        complete = feats[~np.isnan(feats).any(axis=1)]
+        cov_dist = np.cov(complete, rowvar=False) if complete.shape[0] >= 2 else np.nan
     d = np.asarray(mu_pris, np.float64).ravel() - mu_dist
-    if not np.all(np.isfinite(cov_dist)) or not np.all(np.isfinite(d)):
+    if not np.all(np.isfinite(cov_dist)) or not np.all(np.isfinite(d)):  # as MATLAB: NaN propagates
         return float("nan")
     inv = matlab_pinv((np.asarray(cov_pris, np.float64) + cov_dist) / 2.0)
     return float(np.sqrt(d @ inv @ d))
@@ -187,6 +190,16 @@ def _load_model(path: str) -> tuple[np.ndarray, np.ndarray]:
 
 def niqe_model(explicit: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     return _load_model(str(NIQE_MODEL.resolve(explicit)))
+
+
+def resolve_niqe_model() -> tuple[np.ndarray, np.ndarray]:
+    """The pristine model, or Unavailable when the file cannot be found (a bad checksum stays an error)."""
+    try:
+        return niqe_model()
+    except ChecksumError:
+        raise
+    except AssetError as exc:
+        raise Unavailable(f"NIQE model file not available ({exc})") from exc
 
 
 def niqe(im: np.ndarray, model: tuple[np.ndarray, np.ndarray] | None = None, zero_tol: float = ZERO_TOL) -> float:
@@ -211,7 +224,7 @@ class _NIQEBase(Metric):
 
     def prepare(self) -> None:
         if self._model is None:
-            self._model = niqe_model()
+            self._model = resolve_niqe_model()
 
     def _score(self, plane: np.ndarray) -> float:
         self.prepare()

@@ -43,12 +43,12 @@ def pirm_scores(img: EvalImage, need_ma: bool = True) -> PirmScores:
     Raises `Unavailable` when Ma is needed and its model cannot be resolved.
     """
     from .ma import ma_score, resolve_ma_model
-    from .niqe import niqe, niqe_model, pirm_y
+    from .niqe import niqe, pirm_y, resolve_niqe_model
 
     key = _key(img)
     scores = _cache.get(key)
     if scores is None:
-        scores = PirmScores(niqe=niqe(pirm_y(img), niqe_model()), ma=None)
+        scores = PirmScores(niqe=niqe(pirm_y(img), resolve_niqe_model()), ma=None)
     if need_ma and scores.ma is None:
         scores.ma = ma_score(pirm_y(img), resolve_ma_model())
     _cache[key] = scores
@@ -72,10 +72,10 @@ class PerceptualIndex(Metric):
 
     def prepare(self) -> None:
         from .ma import resolve_ma_model
-        from .niqe import niqe_model
+        from .niqe import resolve_niqe_model
 
-        niqe_model()
         resolve_ma_model()  # Unavailable without Ma's model: PI is not defined without it
+        resolve_niqe_model()
 
     def compute(self, sr: EvalImage, hr: EvalImage | None, ctx: EvalContext) -> float:
         s = pirm_scores(sr, need_ma=True)

@@ -1,0 +1,72 @@
+"""PIRM-2018 perceptual index: definition, dataset aggregation, shared computation, availability."""
+import numpy as np
+import pytest
+
+from srbench.errors import Unavailable
+from srbench.metrics import EvalContext, EvalImage, create_metric
+from srbench.metrics import ma as M
+from srbench.metrics import niqe as N
+from srbench.metrics import perceptual_index as P
+from tests.ma_model_fixture import write_model
+
+
+def _rgb(seed, shape=(204, 110)):
+    rng = np.random.default_rng(seed)
+    from scipy.ndimage import gaussian_filter
+
+    img = gaussian_filter(rng.standard_normal(shape + (3,)), (3, 3, 0)) * 300 + 120
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def synthetic_ma(tmp_path, monkeypatch, shared):
+    path = tmp_path / "model.mat"
+    write_model(path, seed=11)
+    monkeypatch.setenv("SRBENCH_MA_MODEL", str(path))
+    P._cache.clear()
+    return M.load_ma_model(str(path))
+
+
+def test_pi_is_the_pirm_combination_of_ma_and_niqe_on_shaved_y(synthetic_ma):
+    img = EvalImage(_rgb(1))
+    ctx = EvalContext.make(4)
+    values = {}
+    for name in ("pi", "ma_pirm", "niqe_pirm"):
+        metric = create_metric(name)
+        metric.prepare()
+        values[name] = metric.compute(img, None, ctx)
+    assert values["pi"] == pytest.approx(((10 - values["ma_pirm"]) + values["niqe_pirm"]) / 2, abs=1e-12)
+    y = N.pirm_y(img)
+    assert y.shape == (196, 102) and y.dtype == np.uint8
+    assert values["ma_pirm"] == pytest.approx(M.ma_score(y, synthetic_ma), abs=1e-12)
+    assert values["niqe_pirm"] == pytest.approx(N.niqe(y, N.niqe_model()), abs=1e-12)
+
+
+def test_pirm_terms_are_computed_once_per_image(synthetic_ma, monkeypatch):
+    calls = []
+    real = M.ma_score
+    monkeypatch.setattr(M, "ma_score", lambda *a, **k: calls.append(1) or real(*a, **k))
+    img, ctx = EvalImage(_rgb(2)), EvalContext.make(4)
+    for name in ("ma_pirm", "pi", "niqe_pirm", "pi"):
+        create_metric(name).compute(img, None, ctx)
+    assert len(calls) == 1
+    create_metric("pi").compute(EvalImage(_rgb(3)), None, ctx)  # another image: computed again
+    assert len(calls) == 2
+
+
+def test_dataset_pi_equals_evaluate_results_formula():
+    rng = np.random.default_rng(4)
+    ma, niqe = rng.uniform(2, 9, 17), rng.uniform(2, 12, 17)
+    per_image = [P.perceptual_index(a, b) for a, b in zip(ma, niqe)]
+    evaluate_results = (np.mean(niqe) + (10 - np.mean(ma))) / 2
+    assert create_metric("pi").aggregate(np.array(per_image)) == pytest.approx(evaluate_results, rel=1e-14)
+    assert not create_metric("pi").higher_is_better and not create_metric("pi").needs_reference
+
+
+def test_pi_is_unavailable_without_ma_model(tmp_path, monkeypatch):
+    monkeypatch.delenv("SRBENCH_MA_MODEL", raising=False)
+    monkeypatch.setenv("SRBENCH_SHARED", str(tmp_path))
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    with pytest.raises(Unavailable, match="Ma et al. model"):
+        create_metric("pi").prepare()
