@@ -69,8 +69,13 @@ class PyiqaMetric(Metric):
         return float(np.asarray(value.detach().cpu() if hasattr(value, "detach") else value).ravel()[0])
 
 
+def create_pyiqa_metric(name: str) -> PyiqaMetric:
+    """`pyiqa:<name>` -> the bridged metric (its `prepare` raises Unavailable without pyiqa)."""
+    if not name.startswith(PREFIX):
+        raise UserError(f"'{name}' is not a pyiqa metric name (expected {PREFIX}<name>)")
+    return PyiqaMetric(name[len(PREFIX):])
+
+
 def make_metric(name: str) -> Metric:
     """`create_metric` that also understands `pyiqa:<name>`."""
-    if name.startswith(PREFIX):
-        return PyiqaMetric(name[len(PREFIX):])
-    return create_metric(name)
+    return create_pyiqa_metric(name) if name.startswith(PREFIX) else create_metric(name)
