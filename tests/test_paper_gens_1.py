@@ -193,15 +193,18 @@ def test_sampler_pairs_are_aligned_and_reproducible(hr_folder):
         assert inner.mean() < 2 / 255   # a crop offset by one LR pixel would differ by far more
 
 
-RECIPE_CASES = ["srresnet", "srgan", "msfm-mse", "msfm-gan", "mr-srgan-mse", "mr-srgan",
-                "wp-srgan-stage1", "wp-srgan-stage2"]
+RECIPE_CASES = [("srresnet", {}), ("srgan", {}), ("srgan", {"content": "mse"}), ("msfm-mse", {}),
+                ("msfm-gan", {}), ("msfm-gan", {"vgg_weight": 0}), ("mr-srgan-mse", {}), ("mr-srgan", {}),
+                ("wp-srgan-stage1", {}), ("wp-srgan-stage2", {})]
 
 
-@pytest.mark.parametrize("name", RECIPE_CASES)
-def test_one_training_step_of_each_recipe(name, hr_folder):
+@pytest.mark.parametrize("name,options", RECIPE_CASES)
+def test_one_training_step_of_each_recipe(name, options, hr_folder):
     from srbench.train.data import PairedPatchSampler
 
-    recipe = create_recipe(name, TrainConfig(hr_patch=32, batch_size=2, random_vgg=True))
+    recipe = create_recipe(name, TrainConfig(hr_patch=32, batch_size=2, random_vgg=True, options=options))
+    uses_vgg = name in ("srgan", "msfm-gan", "mr-srgan", "wp-srgan-stage2") and not options
+    assert (getattr(recipe, "vgg", None) is not None) == uses_vgg
     sampler = PairedPatchSampler([hr_folder], 4, 32, 2, recipe.config.degradation,
                                  upsampled=recipe.input_key == "lr_up")
     before = {k: v.clone() for k, v in recipe.generator().state_dict().items()}

@@ -3,6 +3,7 @@ flips; lambda1 (adversarial) = 1e-3, lambda2 (perceptual) = 6e-3; Adam lr 1e-4.
 
 - `mr-srgan`: L = MSE + 1e-3 x (-D(G(x))) (logarithm removed) + 6e-3 x VGG16 feature MSE; SRGAN's D.
   The VGG16 layer is not named in the paper: phi_5,3 (the last conv before pool 5, as SRGAN's phi_5,4) is ASSUMED.
+  Option vgg_weight=W replaces 6e-3 (0 drops the perceptual term and needs no VGG weights).
 - `mr-srgan-mse`: the MR-SRGAN generator with MSE only (srbench's pre-training, not a stage of the paper).
 - `wp-srgan-stage1`: L1 = MSE + 1e-3 x (-log D(G(x))); D without BN; lr 1e-4, /10 after 2.5e5 of 5e5 steps.
 - `wp-srgan-stage2`: L2 = 1e-3 x (-log D) + 6e-3 x VGG19 feature MSE (phi_5,4 ASSUMED), started (--init) from
@@ -46,13 +47,17 @@ class MRSRGAN(AdversarialRecipe):
 
     def build(self):
         super().build()
-        self.vgg = self.perceptual("vgg16", "phi_5_3")
+        self.vgg_weight = float(self.config.options.get("vgg_weight", LAMBDA_VGG))
+        self.vgg = self.perceptual("vgg16", "phi_5_3") if self.vgg_weight else None
 
     def generator_adversarial(self, fake_logits):
         return generator_prob(fake_logits)
 
     def content_terms(self, sr, hr):
-        return {"mse": mse(sr, hr), "vgg": LAMBDA_VGG * feature_mse(self.vgg, sr, hr)}
+        terms = {"mse": mse(sr, hr)}
+        if self.vgg is not None:
+            terms["vgg"] = self.vgg_weight * feature_mse(self.vgg, sr, hr)
+        return terms
 
 
 class _WPSRGAN(AdversarialRecipe):

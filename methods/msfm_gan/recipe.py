@@ -1,7 +1,8 @@
 """MSFM training (Zhou et al. Sec. 3.3, 4.1): LR = Gaussian blur sigma 1 then bicubic x4 (`blur-bicubic`),
 128x128 HR patches, 128 per batch, Adam lr 1e-4 decayed x0.8 every 20k steps, 200k steps, MSRA init.
 `msfm-mse` is the MSE-only network of Table 1; `msfm-gan` the EPA loss of Tables 2/3:
-MSE + 0.1 x VGG16 phi_4,3 MSE + 0.001 x (-log of the PatchGAN's mean probability)."""
+MSE + 0.1 x VGG16 phi_4,3 MSE + 0.001 x (-log of the PatchGAN's mean probability).
+Option vgg_weight=W replaces 0.1 (0 drops the perceptual term and needs no VGG weights)."""
 from __future__ import annotations
 
 from srbench.train import AdversarialRecipe, PixelRecipe, register_recipe
@@ -44,9 +45,13 @@ class MSFMEPA(AdversarialRecipe):
 
     def build(self):
         super().build()
-        self.vgg = self.perceptual("vgg16", "phi_4_3")
+        self.perceptual_weight = float(self.config.options.get("vgg_weight", self.perceptual_weight))
+        self.vgg = self.perceptual("vgg16", "phi_4_3") if self.perceptual_weight else None
         for name in ("G", "D"):
             self.step_lr(name, list(range(20_000, 200_001, 20_000)), 0.8)
 
     def content_terms(self, sr, hr):
-        return {"mse": mse(sr, hr), "vgg43": self.perceptual_weight * feature_mse(self.vgg, sr, hr)}
+        terms = {"mse": mse(sr, hr)}
+        if self.vgg is not None:
+            terms["vgg43"] = self.perceptual_weight * feature_mse(self.vgg, sr, hr)
+        return terms

@@ -1,0 +1,75 @@
+"""SPSAGAN adapter (x4): LR RGB in [0, 1] + segmentation probabilities of the MATLAB-bicubic upsampled LR.
+
+The segmentation prior comes from `SRBENCH_SEG_PRIOR` ("kmeans", the default colour/texture fallback, or
+"folder:<path>" with the user's own maps; srbench.segmentation). A folder map for an LR image is looked up
+as `<content_key(LR)>.npy` (srbench.segmentation.content_key of the uint8 LR pixels), at HR size or any
+size (resampled). No trained SPSAGAN weights are public; the checkpoint here is srbench-trained.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srbench import matlab
+from srbench.assets import Asset
+from srbench.errors import Unavailable
+from srbench.methods import register_method
+from srbench.methods.base import InputSpec, SRMethod, load_state_dict
+from srbench.methods.pretrained import WeightsFile, load_strict, resolve_weights
+from srbench.segmentation import content_key, prior_from_spec
+
+from .arch import SPSAGANConfig, SPSAGenerator
+from .recipe import PATTERN_FILE, load_pattern
+
+HERE = Path(__file__).resolve().parent
+CONFIG_FILE = HERE / "weights" / "config.json"
+# Query rows per attention chunk: extra memory ~ 6 * chunk * N floats (MODEL_CARD.md gives the numbers).
+ATTENTION_CHUNK = 1024
+
+
+def generator_for(entry: dict) -> SPSAGenerator:
+    """The shipped architecture: the config in weights/config.json with the pruned rrsb_pattern.json."""
+    pat = load_pattern(HERE / entry.get("pattern", PATTERN_FILE.name))
+    cfg = SPSAGANConfig(nf=pat["nf"], gc=pat["gc"], blocks=pat["blocks"], patterns=pat["patterns"],
+                        scale=4, use_spsa=True, global_residual=bool(entry["arch"].get("global_residual")))
+    return SPSAGenerator(cfg)
+
+
+@register_method("spsagan")
+class SPSAGANMethod(SRMethod):
+    name = "spsagan"
+    scales = (4,)
+    description = "SPSAGAN (RRSB + segmentation-prior self-attention), srbench-trained on T91+General100"
+    input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=False)
+    receptive_field = 32
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prior = prior_from_spec()
+
+    def build(self, scale: int):
+        config = json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.is_file() else {}
+        entry = config.get(f"x{scale}")
+        if not entry:
+            raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
+        name = f"spsagan_x{scale}_fp16.pth"
+        wf = WeightsFile(asset=Asset(name=name, kind="weights", sha256=entry["sha256"],
+                                     shared_subpath=f"weights/spsagan/{name}"),
+                         licence="same as srbench (trained by srbench)", source=f"srbench methods/spsagan/weights/{name}")
+        local = HERE / "weights" / name
+        path = resolve_weights(wf, self.name, self.weights_override or (str(local) if local.is_file() else None))
+        net = generator_for(entry)
+        load_strict(net, {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}, path)
+        net.spsa.chunk = ATTENTION_CHUNK
+        return net, f"sha256:{entry['sha256']}:prior={self.prior.name}"
+
+    def segmentation(self, x: torch.Tensor, scale: int) -> torch.Tensor:
+        lr = np.rint(x[0].detach().cpu().numpy().transpose(1, 2, 0) * 255.0).clip(0, 255).astype(np.uint8)
+        probs = self.prior.probabilities(matlab.imresize(lr, scale), key=content_key(lr))
+        return torch.from_numpy(probs.transpose(2, 0, 1)[None].copy()).to(x.device)
+
+    def forward(self, net, x: torch.Tensor, scale: int) -> torch.Tensor:
+        return net(x, self.segmentation(x, scale))
