@@ -46,7 +46,7 @@ def window_means(score_map: np.ndarray, size: int) -> np.ndarray:
 
 def disagreement_map(outputs: list[np.ndarray], hr: np.ndarray | None) -> np.ndarray:
     """Per-pixel variance across methods; with a single method, its squared error against HR."""
-    stack = np.stack([np.asarray(o, np.float64) for o in outputs])
+    stack = np.stack([np.asarray(o, np.float32) for o in outputs])  # float32: 10 methods of a 1024x768 image fit easily
     if len(outputs) >= 2:
         return stack.var(axis=0).mean(axis=2)
     if hr is not None:

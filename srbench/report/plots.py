@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 import numpy as np  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from .leaderboard import Board  # noqa: E402
 
@@ -65,17 +66,49 @@ def _points(board: Board, x_metric: str, y_metric: str):
     return names, np.asarray(xs, np.float64), np.asarray(ys, np.float64)
 
 
+# Label positions tried in turn (offset in points, alignment): beside, above and below the point.
+_LABEL_SPOTS = [((7, 4), "left", "bottom"), ((7, -4), "left", "top"), ((-7, 4), "right", "bottom"),
+                ((-7, -4), "right", "top"), ((0, 8), "center", "bottom"), ((0, -8), "center", "top")]
+
+
 def _label_points(ax, names, xs, ys):
-    """Name each point, on the side facing the plot's centre so labels stay inside the axes; vertical
-    offsets alternate so that neighbouring names overlap less. parse_math=False keeps a method name
+    """Name each point at the first spot where the label overlaps no other label or point and stays
+    inside the axes (greedy, over a handful of methods), else at the least crowded spot. Call after
+    the layout is final: overlaps are measured in display space. parse_math=False keeps a method name
     holding '$' as literal text."""
-    ax.margins(x=0.08, y=0.12)
-    x_mid = sum(ax.get_xlim()) / 2
-    for k, (name, x, y) in enumerate(zip(names, xs, ys)):
-        right = x <= x_mid
-        ax.annotate(name, (x, y), xytext=(7 if right else -7, 6 if k % 2 == 0 else -12),
-                    textcoords="offset points", fontsize=9, ha="left" if right else "right", parse_math=False,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(np.column_stack([xs, ys]))
+    taken = [Bbox.from_bounds(cx - 4, cy - 4, 8, 8) for cx, cy in centres]
+    legend = ax.get_legend()
+    if legend is not None:
+        # Freeze the legend where loc="best" put it (it would move again at save time) and keep labels off it.
+        ax.figure.canvas.draw()
+        box = legend.get_window_extent(renderer)
+        corner = ax.transAxes.inverted().transform((box.x0, box.y0))
+        legend.set_bbox_to_anchor(tuple(corner), transform=ax.transAxes)
+        legend.set_loc("lower left")
+        legend.borderaxespad = 0.0
+        taken.append(box)
+    for name, x, y, (cx, _) in zip(names, xs, ys, centres):
+        spots = _LABEL_SPOTS if cx <= inside.x0 + inside.width / 2 else _LABEL_SPOTS[2:4] + _LABEL_SPOTS[:2] + _LABEL_SPOTS[4:]
+        best = None
+        for offset, ha, va in spots:
+            label = ax.annotate(name, (x, y), xytext=offset, textcoords="offset points", fontsize=9, ha=ha,
+                                va=va, parse_math=False,
+                                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
+            box = label.get_window_extent(renderer)
+            clashes = sum(box.overlaps(t) for t in taken) + (0 if inside.contains(box.x0, box.y0)
+                                                             and inside.contains(box.x1, box.y1) else 1)
+            if best is None or clashes < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (clashes, label, box)
+            else:
+                label.remove()
+            if clashes == 0:
+                break
+        taken.append(best[2])
 
 
 def _draw_front(ax, xs, ys):
@@ -95,8 +128,10 @@ def _save(fig, stem: Path) -> tuple[Path, Path]:
     return png, svg
 
 
-def _finish(fig, ax, title: str, xlabel: str, ylabel: str, note: str, stem: Path, plot_title: str) -> PlotFiles:
-    """Axis text, legend, the stand-in note under the axes, then PNG and SVG."""
+def _finish(fig, ax, points, title: str, xlabel: str, ylabel: str, note: str, stem: Path,
+            plot_title: str) -> PlotFiles:
+    """Axis text, legend, the stand-in note under the axes, point labels once the layout is fixed, then
+    PNG and SVG."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, parse_math=False)
@@ -105,6 +140,7 @@ def _finish(fig, ax, title: str, xlabel: str, ylabel: str, note: str, stem: Path
     if note:
         fig.text(0.5, 0.01, note, ha="center", va="bottom", fontsize=9, color="#b00020", parse_math=False)
     fig.tight_layout(rect=(0, 0.04 if note else 0, 1, 1))
+    _label_points(ax, *points)
     png, svg = _save(fig, stem)
     return PlotFiles(title=plot_title, png=png, svg=svg, note=note)
 
@@ -118,6 +154,7 @@ def _scatter(board: Board, x_metric: str, y_metric: str, y_higher_better: bool, 
     front = pareto_front(xs, -ys if y_higher_better else ys)
     _draw_front(ax, xs[front], ys[front])
     ax.scatter(xs, ys, s=36, color=colour, zorder=3)
+    ax.margins(x=0.08, y=0.12)  # room for labels next to the outermost points
     return fig, ax, names, xs, ys
 
 
@@ -133,9 +170,8 @@ def perception_distortion(board: Board, stem: Path) -> PlotFiles | None:
     # Show all three regions, and every point with some room for its label.
     x_hi = max(16.5, float(xs.max()) + 1.0)
     ax.set_xlim(max(0.0, min(10.5, float(xs.min()) - 0.06 * (x_hi - float(xs.min())))), x_hi)
-    _label_points(ax, names, xs, ys)
     name = "PI" if y_metric == "pi" else y_metric.upper()
-    return _finish(fig, ax, f"Perception–distortion: {board.dataset} ×{board.scale}", "RMSE on Y (lower is better)",
+    return _finish(fig, ax, (names, xs, ys), f"Perception–distortion: {board.dataset} ×{board.scale}", "RMSE on Y (lower is better)",
                    f"{name} (lower is better)", note, stem, f"{name} vs RMSE")
 
 
@@ -146,9 +182,8 @@ def psnr_vs_perceptual(board: Board, stem: Path) -> PlotFiles | None:
     if made is None:
         return None
     fig, ax, names, xs, ys = made
-    _label_points(ax, names, xs, ys)
     name = x_metric.upper()
-    return _finish(fig, ax, f"PSNR vs {name}: {board.dataset} ×{board.scale}", f"{name} (lower is better)",
+    return _finish(fig, ax, (names, xs, ys), f"PSNR vs {name}: {board.dataset} ×{board.scale}", f"{name} (lower is better)",
                    "PSNR on Y, dB (higher is better)", note, stem, f"PSNR vs {name}")
 
 
