@@ -13,33 +13,37 @@ FEATURE_DIMS = (18, 45, 75)
 
 
 def random_forest_struct(rng: np.random.Generator, n_features: int, ntree: int = 7, depth: int = 5,
-                         coef=(0.0, 0.0)) -> dict:
-    nrnodes = 2 ** (depth + 1) - 1
+                         coef=(0.0, 0.0), max_nodes: int | None = None) -> dict:
+    """Random trees, nodes numbered in the order they are created (as randomForest's regTree does)."""
+    nrnodes = max_nodes or 2 ** (depth + 1) - 1
     shape = (nrnodes, ntree)
     left, right = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
     status, mbest = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
     upper, avnode = np.zeros(shape), rng.normal(5.0, 2.0, shape)
     for t in range(ntree):
-        stack = [(1, 0)]  # (1-based node id, depth)
-        while stack:
-            node, d = stack.pop()
+        todo, used = [(1, 0)], 1  # (1-based node id, depth)
+        while todo:
+            node, d = todo.pop(0)
             i = node - 1
-            if d == depth or (d > 1 and rng.random() < 0.25):
+            if d == depth or used + 2 > nrnodes or (d > 1 and rng.random() < 0.25):
                 status[i, t] = -1  # terminal
                 continue
             status[i, t] = -3  # interior
-            left[i, t], right[i, t] = 2 * node, 2 * node + 1
+            left[i, t], right[i, t] = used + 1, used + 2
+            used += 2
             mbest[i, t] = rng.integers(1, n_features + 1)
             upper[i, t] = rng.normal(0.0, 1.0)
-            stack += [(2 * node, d + 1), (2 * node + 1, d + 1)]
+            todo += [(left[i, t], d + 1), (right[i, t], d + 1)]
     return {"lDau": left, "rDau": right, "nodestatus": status, "nrnodes": float(nrnodes), "upper": upper,
             "avnode": avnode, "mbest": mbest, "ndtree": np.full((ntree, 1), float(nrnodes)),
             "ntree": float(ntree), "coef": np.array([[coef[0]], [coef[1]]])}
 
 
-def write_model(path, seed: int = 0, linear=(1.0, 0.5, 0.3, 0.2), coef=(0.0, 0.0)) -> list[dict]:
+def write_model(path, seed: int = 0, linear=(1.0, 0.5, 0.3, 0.2), coef=(0.0, 0.0), **forest_kw) -> list[dict]:
+    """Write a model.mat; `forest_kw` (ntree, depth, max_nodes) sizes the forests, e.g. the real
+    model's 2000 trees per forest (train_RF_regression.m) for timing."""
     rng = np.random.default_rng(seed)
-    forests = [random_forest_struct(rng, n, coef=coef) for n in FEATURE_DIMS]
+    forests = [random_forest_struct(rng, n, coef=coef, **forest_kw) for n in FEATURE_DIMS]
     cell = np.empty((1, 3), dtype=object)
     for i, f in enumerate(forests):
         cell[0, i] = f
