@@ -40,15 +40,17 @@ def sr_output(method: str, hr: np.ndarray, seed: int) -> np.ndarray:
     return matlab.to_uint8(hr.astype(np.float64) + rng.normal(0, sigma, hr.shape))
 
 
-def make_run(root: Path, n_images: int = 6, with_pi: bool = False, dataset: str = "Toy") -> Path:
-    """Write HR images and a complete run directory under `root`; returns the run directory."""
-    hr_dir = root / "data" / dataset / "HR"
-    run = root / "run"
+def _hr_dir(root: Path, dataset: str) -> Path:
+    return root / "data" / dataset / "HR"
+
+
+def _dataset_rows(root: Path, run: Path, dataset: str, n_images: int, with_pi: bool) -> list[dict]:
+    """Write a dataset's HR images and each method's SR outputs; return their per-image rows."""
     rows = []
     for k in range(n_images):
         image = f"img{k:02d}"
         hr = hr_image(k)
-        write_png_atomic(hr_dir / f"{image}.png", hr)
+        write_png_atomic(_hr_dir(root, dataset) / f"{image}.png", hr)
         hr_y = matlab.rgb2y(hr)
         for method in METHODS:
             sr = sr_output(method, hr, k)
@@ -64,21 +66,28 @@ def make_run(root: Path, n_images: int = 6, with_pi: bool = False, dataset: str 
             if with_pi:
                 row["pi"] = row["niqe"] - 1.0
             rows.append(row)
-    per_image = pd.DataFrame(rows)
+    return rows
+
+
+def make_run(root: Path, n_images: int = 6, with_pi: bool = False, datasets: tuple[str, ...] = ("Toy",)) -> Path:
+    """Write HR images and a complete run directory under `root`; returns the run directory."""
+    run = root / "run"
+    per_image = pd.DataFrame([row for dataset in datasets
+                              for row in _dataset_rows(root, run, dataset, n_images, with_pi)])
     metrics = [c for c in per_image.columns if c not in ("method", "dataset", "scale", "image")]
-    summary = per_image.groupby(["method", "dataset", "scale"], sort=False)[metrics].mean().reset_index()
+    groups = per_image.groupby(["method", "dataset", "scale"], sort=False)
+    summary = groups[metrics].mean().reset_index()
     # RMSE's dataset value is the root of the mean MSE (PIRM), not the mean RMSE
-    summary["rmse"] = per_image.groupby(["method", "dataset", "scale"], sort=False)["rmse"].apply(
-        lambda r: float(np.sqrt(np.mean(r ** 2)))).to_numpy()
+    summary["rmse"] = groups["rmse"].apply(lambda r: float(np.sqrt(np.mean(r ** 2)))).to_numpy()
     per_image.to_csv(run / "per_image.csv", index=False, float_format="%.17g")
     summary.to_csv(run / "summary.csv", index=False, float_format="%.17g")
     pd.DataFrame(columns=["method", "dataset", "scale", "image", "error"]).to_csv(run / "errors.csv", index=False)
     directions = {"psnr_y": True, "ssim_y": True, "rmse": False, "niqe": False, "pi": False}
     info = {
-        "config": {"methods": list(METHODS), "datasets": [dataset], "scales": [SCALE], "out": str(run),
+        "config": {"methods": list(METHODS), "datasets": list(datasets), "scales": [SCALE], "out": str(run),
                    "degradation": "bicubic"},
         "metrics": {m: {"higher_is_better": directions[m], "description": f"{m} test values"} for m in metrics},
-        "datasets": {dataset: {"root": str(hr_dir), "images": {}}},
+        "datasets": {d: {"root": str(_hr_dir(root, d)), "images": {}} for d in datasets},
         "methods": {**{m: {"identity": m, "status": "ok"} for m in METHODS},
                     "missing-weights": {"identity": "", "status": "skipped", "reason": "weights not found"}},
         "versions": {"srbench": "test"},

@@ -225,3 +225,16 @@ def test_report_command(run_dir, tmp_path, capsys):
     assert f"--datasets {config['datasets'][0]}" in text and "srbench report" in text
     assert main(["report", str(tmp_path / "nowhere")]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def test_one_section_per_dataset_with_safe_file_names(tmp_path):
+    run = make_run(tmp_path, n_images=2, datasets=("Toy", "../odd name"))
+    index = generate_report(run)
+    html = index.read_text(encoding="utf-8")
+    assert html.count('<table class="sortable leaderboard">') == 2
+    assert "../odd name ×4" in html
+    plots = sorted(p.name for p in (index.parent / "plots").iterdir())
+    assert plots == ["pd_g0-Toy-x4.png", "pd_g0-Toy-x4.svg", "pd_g1-odd-name-x4.png", "pd_g1-odd-name-x4.svg",
+                     "psnr_pi_g0-Toy-x4.png", "psnr_pi_g0-Toy-x4.svg", "psnr_pi_g1-odd-name-x4.png",
+                     "psnr_pi_g1-odd-name-x4.svg"]
+    assert all(p.parent == index.parent / "crops" for p in (index.parent / "crops").iterdir())

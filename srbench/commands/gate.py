@@ -29,6 +29,8 @@ def run(args) -> int:
     current = run_values(args.run_dir)
     baseline_path = Path(args.baseline)
     if args.update:
+        if not current:
+            raise UserError(f"{args.run_dir}/summary.csv: the run has no results; refusing to write an empty baseline")
         baseline = load_baseline(baseline_path) if baseline_path.exists() else {}
         if baseline:
             print(format_table(compare(baseline, current, tolerances), show_all=args.all))
