@@ -27,6 +27,7 @@ from .methods import SRMethod, SROutput, discover_methods
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma", "pi")
 SCALES = (2, 3, 4, 8)
 KEY_COLUMNS = ["method", "dataset", "scale", "image"]
+FAILED_PREFIX = "failed: "
 MAX_MESSAGE = 400  # characters of an error message kept in errors.csv and on stderr
 
 
@@ -82,7 +83,8 @@ def parse_scale(value: str) -> int:
 # ------------------------------------------------------------------ selection
 
 def select_methods(names: list[str], scales: list[int], config: RunConfig) -> list[tuple[str, SRMethod | None, str]]:
-    """[(name, method or None, skip reason)] in a stable order."""
+    """[(name, method or None, reason)] in a stable order; method None: the reason says why it is
+    skipped (Unavailable) or, prefixed with FAILED_PREFIX, why its adapter failed to construct."""
     registry = discover_methods()
     if names == ["all"]:
         names = [n for n in registry.names()
@@ -98,8 +100,18 @@ def select_methods(names: list[str], scales: list[int], config: RunConfig) -> li
             if not config.arch:
                 raise UserError(f"{name}: a checkpoint method needs --arch NAME")
             method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
-        else:
+            selected.append((name, method, ""))
+            continue
+        try:
             method = registry.create(name, device=config.device, tile=config.tile)
+        except UserError:
+            raise  # bad input (e.g. an unusable --device): the run must not start
+        except Unavailable as exc:
+            selected.append((name, None, str(exc)))
+            continue
+        except Exception as exc:  # a broken adapter fails alone; the other methods still run
+            selected.append((name, None, FAILED_PREFIX + _one_line(exc)))
+            continue
         selected.append((name, method, ""))
     return selected
 
@@ -330,21 +342,18 @@ def run(config: RunConfig) -> RunResult:
     methods_info: dict[str, dict] = {}
     for scale in config.scales:
         ctx = EvalContext.make(scale, config.protocol, config.crop_border)
-        for name, method, _ in methods:
+        for name, method, reason in methods:
             info = methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            if method is None:
+                _record_unusable(name, reason, scale, datasets, info, errors)
+                continue
             try:
                 identity = method.identity(scale)
             except Unavailable as exc:
-                info["scales"][str(scale)] = {"status": "skipped", "reason": str(exc)}
-                _warn(f"skipping {name} x{scale}: {exc}")
+                _record_unusable(name, str(exc), scale, datasets, info, errors)
                 continue
             except Exception as exc:  # bad weights, a broken adapter: this method fails, the run goes on
-                message = _one_line(exc)
-                info["scales"][str(scale)] = {"status": "failed", "reason": message}
-                for ds in datasets:
-                    errors.append({"method": name, "dataset": ds.name, "scale": scale, "image": "*",
-                                   "error": message})
-                _warn(f"error: {name} x{scale}: {message}")
+                _record_unusable(name, FAILED_PREFIX + _one_line(exc), scale, datasets, info, errors)
                 continue
             info["scales"][str(scale)] = {"status": "ok", "identity": identity}
             for ds in datasets:
@@ -373,6 +382,19 @@ def run(config: RunConfig) -> RunResult:
     write_text_atomic(out / "run.json", json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
     skipped = {n: i.get("reason", "") for n, i in methods_info.items() if i["status"] == "skipped"}
     return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped)
+
+
+def _record_unusable(name: str, reason: str, scale: int, datasets, info: dict, errors: list[dict]) -> None:
+    """A method that could not be constructed: skipped (Unavailable) or failed (an error per dataset)."""
+    if not reason.startswith(FAILED_PREFIX):
+        info["scales"][str(scale)] = {"status": "skipped", "reason": reason}
+        _warn(f"skipping {name} x{scale}: {reason}")
+        return
+    message = reason[len(FAILED_PREFIX):]
+    info["scales"][str(scale)] = {"status": "failed", "reason": message}
+    for ds in datasets:
+        errors.append({"method": name, "dataset": ds.name, "scale": scale, "image": "*", "error": message})
+    _warn(f"error: {name} x{scale}: {message}")
 
 
 def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, config, out, errors) -> list[dict]:

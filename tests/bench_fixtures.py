@@ -120,7 +120,14 @@ class BadChecksumWeights(TinyNet):
         return super().build(scale)
 
 
-TEST_METHODS = (TinyNet, NaNNet, WrongSizeNet, CrashNet, BrokenWeights, BadChecksumWeights)
+class BrokenInit(TinyNet):
+    name = "broken_init"
+
+    def __init__(self, **kwargs):
+        raise ImportError("simulated missing dependency of the adapter")
+
+
+TEST_METHODS = (TinyNet, NaNNet, WrongSizeNet, CrashNet, BrokenWeights, BadChecksumWeights, BrokenInit)
 
 
 def install(manifest_dir: Path, set_attr, set_item) -> None:

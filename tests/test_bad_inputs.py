@@ -230,6 +230,8 @@ CASES = [
          ["crash_net", "simulated failure"], good_rows=4),
     Case("weights that do not fit the network", run_args(methods="bicubic,broken_weights"), 1,
          ["broken_weights", "size mismatch for weight"], good_rows=4),
+    Case("adapter that fails to construct", run_args(methods="bicubic,broken_init"), 1,
+         ["broken_init", "simulated missing dependency"], good_rows=4),
     Case("weights file failing its sha256", run_args(methods="bicubic,bad_checksum"), 1,
          ["bad_checksum.pth", "checksum mismatch"], setup=bad_checksum_weights, good_rows=4),
     # --- accepted by a documented conversion, exit 0
