@@ -111,3 +111,20 @@ def test_parse_tolerances():
     assert parse_tolerances(["psnr_y=0.01,ssim_y=2e-4"]) == {"psnr_y": 0.01, "ssim_y": 2e-4}
     with pytest.raises(UserError):
         parse_tolerances(["=0.1"])
+
+
+def test_real_run_report_and_gate(tmp_path, monkeypatch, capsys):
+    """End to end on the embedded default dataset: `srbench run` writes the report, the gate passes on a
+    rerun and fails once a value is nudged by 0.05 dB."""
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    out, baseline = tmp_path / "run", tmp_path / "baseline.csv"
+    args = ["run", "--methods", "bicubic", "--scale", "4", "--metrics", "psnr_y,rmse", "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    index = out / "report" / "index.html"
+    assert "bicubic" in index.read_text(encoding="utf-8")
+    assert main(["gate", "--update", "--baseline", str(baseline), str(out)]) == 0
+    assert main(args + ["--no-report"]) == 0  # a rerun reproduces every value exactly
+    assert main(["gate", "--baseline", str(baseline), str(out)]) == 0
+    _edit_summary(out, "bicubic", "psnr_y", -0.05)
+    assert main(["gate", "--baseline", str(baseline), str(out)]) == 1
+    assert "DRIFT   bicubic" in capsys.readouterr().out
