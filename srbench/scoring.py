@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import matlab
+from .datasets import _image_files as image_files  # one rule for what counts as an image
 from .errors import UserError
 from .imageio import SUPPORTED_SUFFIXES, read_image
 from .metrics import EvalContext, EvalImage, Metric
@@ -26,16 +27,6 @@ class Pair:
     hr: Path
 
 
-def _images(folder: Path) -> dict[str, Path]:
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES and not path.name.startswith("."):
-            if path.stem in files:
-                raise UserError(f"{folder}: two images named '{path.stem}' ({files[path.stem].name}, {path.name})")
-            files[path.stem] = path
-    return files
-
-
 def pair_images(sr: str | Path, hr: str | Path) -> tuple[list[Pair], list[Path]]:
     """(pairs, SR files without an HR image). Every HR image needs an SR image."""
     sr, hr = Path(sr), Path(hr)
@@ -46,7 +37,7 @@ def pair_images(sr: str | Path, hr: str | Path) -> tuple[list[Pair], list[Path]]
         raise UserError(f"{sr} and {hr}: give two image files or two folders, not one of each")
     if not sr.is_dir():
         return [Pair(hr.stem, sr, hr)], []
-    hr_files, sr_files = _images(hr), _images(sr)
+    hr_files, sr_files = image_files(hr), image_files(sr)
     if not hr_files:
         raise UserError(f"{hr}: no images ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
     missing = [name for name in hr_files if name not in sr_files]

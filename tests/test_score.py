@@ -6,38 +6,33 @@ import pandas as pd
 import bench_fixtures
 from srbench.cli import main
 
+METRICS = "psnr_y,ssim_y,rmse"
 
-def test_score_matches_run(tmp_path, monkeypatch, capsys):
+
+def run_then_score(tmp_path, monkeypatch, method: str, scale: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """per_image.csv of `srbench run`, and the CSV of `srbench score` on the SR images that run saved."""
     monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
     data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=3, size=(100, 90))
     bench_fixtures.install(tmp_path / "manifests", monkeypatch.setattr, monkeypatch.setitem)
-    metrics = "psnr_y,ssim_y,rmse"
-    assert main(["run", "--methods", "tinynet", "--datasets", "Tiny", "--data-root", str(data), "--scale", "3",
-                 "--metrics", metrics, "--out", str(tmp_path / "run"), "--quiet", "--no-report"]) == 0
-    assert main(["score", "--sr", str(tmp_path / "run" / "sr" / "tinynet" / "Tiny" / "x3"), "--hr",
-                 str(data / "Tiny" / "HR"), "--scale", "3", "--metrics", metrics,
+    assert main(["run", "--methods", method, "--datasets", "Tiny", "--data-root", str(data), "--scale", str(scale),
+                 "--metrics", METRICS, "--out", str(tmp_path / "run"), "--quiet", "--no-report"]) == 0
+    assert main(["score", "--sr", str(tmp_path / "run" / "sr" / method / "Tiny" / f"x{scale}"), "--hr",
+                 str(data / "Tiny" / "HR"), "--scale", str(scale), "--metrics", METRICS,
                  "--out", str(tmp_path / "score.csv")]) == 0
-    ran = pd.read_csv(tmp_path / "run" / "per_image.csv")
-    scored = pd.read_csv(tmp_path / "score.csv")
+    return pd.read_csv(tmp_path / "run" / "per_image.csv"), pd.read_csv(tmp_path / "score.csv")
+
+
+def test_score_equals_run_exactly_for_rgb_methods(tmp_path, monkeypatch, capsys):
+    ran, scored = run_then_score(tmp_path, monkeypatch, "bicubic", 4)
     assert list(scored["image"]) == list(ran["image"])
-    # tinynet is a Y-only method: run scores its native Y, score re-derives Y from the saved RGB, so the
-    # two agree only up to the RGB round trip (PSNR within 0.05 dB)
-    assert (abs(scored["psnr_y"] - ran["psnr_y"]) < 0.05).all(), (scored, ran)
-    summary = capsys.readouterr().out
-    assert "(dataset)" in summary
-
-
-def test_score_equals_run_exactly_for_rgb_methods(tmp_path, monkeypatch):
-    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
-    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=3, size=(100, 90))
-    bench_fixtures.install(tmp_path / "manifests", monkeypatch.setattr, monkeypatch.setitem)
-    metrics = "psnr_y,ssim_y,rmse"
-    assert main(["run", "--methods", "bicubic", "--datasets", "Tiny", "--data-root", str(data), "--scale", "4",
-                 "--metrics", metrics, "--out", str(tmp_path / "run"), "--quiet", "--no-report"]) == 0
-    assert main(["score", "--sr", str(tmp_path / "run" / "sr" / "bicubic" / "Tiny" / "x4"), "--hr",
-                 str(data / "Tiny" / "HR"), "--scale", "4", "--metrics", metrics,
-                 "--out", str(tmp_path / "score.csv")]) == 0
-    ran = pd.read_csv(tmp_path / "run" / "per_image.csv")
-    scored = pd.read_csv(tmp_path / "score.csv")
-    for name in metrics.split(","):
+    for name in METRICS.split(","):
         assert list(scored[name]) == list(ran[name])
+    assert "(dataset)" in capsys.readouterr().out
+
+
+def test_score_close_to_run_for_y_methods(tmp_path, monkeypatch):
+    # tinynet is a Y-only method: run scores its native Y, score re-derives Y from the saved RGB, so the
+    # two agree only up to the RGB round trip
+    ran, scored = run_then_score(tmp_path, monkeypatch, "tinynet", 3)
+    assert list(scored["image"]) == list(ran["image"])
+    assert (abs(scored["psnr_y"] - ran["psnr_y"]) < 0.05).all(), (scored, ran)
