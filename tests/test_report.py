@@ -238,3 +238,21 @@ def test_one_section_per_dataset_with_safe_file_names(tmp_path):
                      "psnr_pi_g0-Toy-x4.png", "psnr_pi_g0-Toy-x4.svg", "psnr_pi_g1-odd-name-x4.png",
                      "psnr_pi_g1-odd-name-x4.svg"]
     assert all(p.parent == index.parent / "crops" for p in (index.parent / "crops").iterdir())
+
+
+def test_bicubic_reference_is_recomputed_when_the_run_lacks_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    run = make_run(tmp_path, n_images=2)
+    for name in ("summary.csv", "per_image.csv"):
+        table = pd.read_csv(run / name)
+        table[table["method"] != "bicubic"].to_csv(run / name, index=False, float_format="%.17g")
+    index = generate_report(run)
+    html = (index.parent / "compare.html").read_text(encoding="utf-8")
+    first = html.split("<h3>")[1]
+    image, size, top, left = re.search(r"^(\w+) <span class=\"muted\">\(window (\d+)×\d+ at row (\d+), "
+                                       r"column (\d+)\)", first).groups()
+    size, top, left = int(size), int(top), int(left)
+    src = re.search(r'<img class="crop" src="([^"]+)" alt="bicubic \(reference\)"', first).group(1)
+    hr = matlab.modcrop(read_image(run.parent / "data" / "Toy" / "HR" / f"{image}.png"), SCALE)
+    expected = matlab.imresize(matlab.imresize(hr, 1 / SCALE), SCALE)[top:top + size, left:left + size]
+    np.testing.assert_array_equal(read_image(index.parent / src), expected)
