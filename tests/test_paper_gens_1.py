@@ -249,3 +249,21 @@ def test_trained_generator_runs_through_its_adapter(hr_folder, tmp_path):
     out = method.super_resolve(np.full((6, 5, 3), 100, np.uint8), 4)
     assert out.pixels.shape == (24, 20, 3) and out.pixels.dtype == np.uint8
     assert method.identity(4).startswith("srresnet:x4:sha256:")
+
+
+def test_torchrun_ddp_two_processes_on_cpu(hr_folder, tmp_path):
+    """WORLD_SIZE > 1: DistributedDataParallel over gloo, rank 0 writes the checkpoint and log."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "srbench.cli", "train",
+           "srresnet", "--data", str(hr_folder), "--iters", "1", "--out", str(tmp_path), "--patch", "32",
+           "--batch-size", "1"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((tmp_path / "run-0.json").read_text())["world_size"] == 2
+    assert (tmp_path / GENERATOR).is_file() and len((tmp_path / "log.csv").read_text().splitlines()) == 2
