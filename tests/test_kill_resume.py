@@ -82,6 +82,7 @@ class ForkServer:
         self.proc.wait(timeout=30)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the fork server needs os.fork (POSIX)")
 def test_kill_and_resume_gives_identical_tables(tmp_path, monkeypatch):
     data_root = bench_fixtures.make_dataset(tmp_path, "Tiny", count=6, size=(100, 96))
     monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "unused-cache"))
