@@ -189,8 +189,11 @@ def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: 
     sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
     if config.use_cache:
         pixels = results_cache.load_sr(sr_key)
-        if pixels is not None:
-            native = results_cache.load_sr(sr_key + ".y")
+        # The native Y is written before the RGB, so with the RGB present a missing Y file means the method
+        # has none; a Y file that exists but cannot be read means a damaged cache: recompute both.
+        has_native = results_cache.sr_path(sr_key + ".y").is_file()
+        native = results_cache.load_sr(sr_key + ".y") if has_native else None
+        if pixels is not None and has_native == (native is not None):
             return SROutput(pixels=pixels, native_y=None if native is None
                             else native[:, :, 0].astype(np.float64)), sr_key
     lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)

@@ -95,6 +95,19 @@ def test_damaged_records_and_sr_are_recomputed_to_the_same_tables(bench):
     assert (bench.tmp / "run" / "per_image.csv").read_bytes() == before
 
 
+def test_damaged_native_y_is_recomputed_not_dropped(bench, monkeypatch):
+    bench()
+    before = (bench.tmp / "run" / "per_image.csv").read_bytes()
+    for path in (bench.tmp / "cache" / "results").rglob("*.json"):
+        path.unlink()  # force the metrics to be recomputed from the cached SR images
+    native = sorted((bench.tmp / "cache" / "sr").rglob("*.y.png"))
+    assert len(native) == 3  # tinynet is a Y-only method: its own Y plane is cached beside the RGB
+    native[0].write_bytes(b"")
+    # the damaged one is super-resolved again instead of being scored on the Y re-derived from RGB
+    assert bench() == Counter(sr=1, psnr_y=3, ssim_y=3)
+    assert (bench.tmp / "run" / "per_image.csv").read_bytes() == before
+
+
 def test_stale_sr_image_in_run_folder_is_replaced(bench, monkeypatch):
     bench()
     sr_file = bench.tmp / "run" / "sr" / "tinynet" / "Tiny" / "x2" / "img0.png"
