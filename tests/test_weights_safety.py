@@ -1,0 +1,90 @@
+"""Weights are verified before use and never unpickled as arbitrary objects."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from srbench.errors import AssetError, ChecksumError, Unavailable
+from srbench.methods import create_method
+from srbench.methods.base import load_state_dict
+from srbench.methods.generic import create_generic_method
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No shared folder, an empty cache, no downloads."""
+    monkeypatch.setenv("SRBENCH_SHARED", str(tmp_path / "shared"))
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    return tmp_path
+
+
+def _tampered_copy(src, dest):
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    data = bytearray(dest.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+def test_tampered_shared_weights_refused_naming_the_file(shared, isolated):
+    bad = _tampered_copy(shared / "weights/fsrcnn/fsrcnn_x4.pth", isolated / "shared/weights/fsrcnn/fsrcnn_x4.pth")
+    with pytest.raises(ChecksumError, match=str(bad)):
+        create_method("fsrcnn").prepare(4)
+
+
+def test_tampered_explicit_weights_refused(shared, isolated):
+    bad = _tampered_copy(shared / "weights/vdsr/vdsr.state_dict.pth", isolated / "my_vdsr.pth")
+    with pytest.raises(ChecksumError, match="my_vdsr.pth"):
+        create_method("vdsr", weights=str(bad)).prepare(2)
+
+
+def test_untampered_copy_is_accepted(shared, isolated):
+    dest = isolated / "shared/weights/fsrcnn/fsrcnn_x2.pth"
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(shared / "weights/fsrcnn/fsrcnn_x2.pth", dest)
+    assert create_method("fsrcnn").prepare(2) is not None
+
+
+@pytest.mark.parametrize("method,scale", [("srcnn", 4), ("lapsrn", 4), ("enhancenet", 4), ("srgan-pytorch", 4)])
+def test_missing_weights_make_the_method_unavailable(isolated, method, scale):
+    with pytest.raises(Unavailable, match="weights unavailable") as info:
+        create_method(method).prepare(scale)
+    assert "not found" in str(info.value)
+
+
+class _Payload:
+    """Unpickling this object would call open(marker, 'w'), creating the marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickle_with_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "EXECUTED"
+    evil = tmp_path / "evil.pth"
+    torch.save({"model": _Payload(marker), "conv.weight": torch.zeros(1)}, evil)
+    with pytest.raises(AssetError, match="evil.pth"):
+        load_state_dict(evil)
+    method = create_generic_method(f"torch:{evil}", "MSRResNet")
+    with pytest.raises(AssetError, match="refused"):
+        method.prepare(4)
+    assert not marker.exists()
+
+
+def test_whole_model_pickles_from_the_zoo_are_refused(shared):
+    for name in ("vdsr/model_epoch_50.pth", "lapsrn/model_epoch_100.pth"):
+        with pytest.raises(AssetError, match="weights_only"):
+            load_state_dict(shared / "weights" / name)
+
+
+def test_converted_state_dicts_load_safely(shared):
+    for name in ("vdsr/vdsr.state_dict.pth", "lapsrn/lapsrn_x4.state_dict.pth"):
+        state = load_state_dict(shared / "weights" / name)
+        assert all(isinstance(v, torch.Tensor) for v in state.values())
