@@ -20,6 +20,7 @@ from . import __version__, matlab, results_cache
 from .degradations import DEGRADATIONS, degrade, pixels_hash
 from .errors import SrbenchError, Unavailable, UserError
 from .atomic import atomic_write, sweep_partials
+from .run_layout import sr_image_path
 from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
 from .methods import SRMethod, SROutput, discover_methods
@@ -415,8 +416,7 @@ def _run_method_on_dataset(method, name, identity, ds, scale, metrics, ctx, conf
             if min_side < max(2 * ctx.crop_border + 1, scale):
                 raise UserError(f"{image.path}: image {hr.shape[1]}x{hr.shape[0]} is too small for x{scale} "
                                 f"with a {ctx.crop_border}-px border crop")
-            sr_path = (out / "sr" / _safe(name) / ds.name / f"x{scale}" / f"{image.name}.png"
-                       if config.save_sr else None)
+            sr_path = sr_image_path(out, name, ds.name, scale, image.name) if config.save_sr else None
             values = evaluate_item(method, identity, hr, hr_sha, scale, metrics, ctx, config, label, sr_path)
         except Exception as exc:  # one bad item must not cost the rest of the run
             message = _one_line(exc)
@@ -439,10 +439,6 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, SrbenchError):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def summarise(per_image: pd.DataFrame, metrics: list[Metric]) -> pd.DataFrame:

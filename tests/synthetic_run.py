@@ -15,7 +15,7 @@ import pandas as pd
 from srbench import matlab
 from srbench.imageio import write_png_atomic
 from srbench.metrics.fidelity import psnr, ssim_index
-from srbench.report.rundata import safe_component
+from srbench.run_layout import sr_image_path
 
 SCRIPT_NAME = "<script>alert(1)</script>"
 SCALE = 4
@@ -54,7 +54,7 @@ def _dataset_rows(root: Path, run: Path, dataset: str, n_images: int, with_pi: b
         hr_y = matlab.rgb2y(hr)
         for method in METHODS:
             sr = sr_output(method, hr, k)
-            write_png_atomic(run / "sr" / safe_component(method) / dataset / f"x{SCALE}" / f"{image}.png", sr)
+            write_png_atomic(sr_image_path(run, method, dataset, SCALE, image), sr)
             sr_y = matlab.rgb2y(sr)
             inner = (slice(SCALE, -SCALE), slice(SCALE, -SCALE))
             mse = float(np.mean((sr_y[4:-4, 4:-4] - hr_y[4:-4, 4:-4]) ** 2))

@@ -9,16 +9,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..run_layout import sr_image_path
 
 GROUP_KEYS = ["method", "dataset", "scale"]
 IMAGE_KEYS = GROUP_KEYS + ["image"]
 # Text columns: read as strings so that a method called "nan" or "1e3" stays the name it is.
 _TEXT_DTYPES = {"method": str, "dataset": str, "image": str, "metric": str}
-
-
-def safe_component(name: str) -> str:
-    """A method name as the runner spells its SR output folder (same rule as runner._safe)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def read_table(path: Path, required: list[str]) -> pd.DataFrame:
@@ -91,7 +87,7 @@ class RunData:
                 if isinstance(m, dict) and m.get("status") == "skipped"}
 
     def sr_path(self, method: str, dataset: str, scale: int, image: str) -> Path:
-        return self.root / "sr" / safe_component(method) / dataset / f"x{scale}" / f"{image}.png"
+        return sr_image_path(self.root, method, dataset, scale, image)
 
     def dataset_root(self, dataset: str) -> Path | None:
         entry = (self.info.get("datasets") or {}).get(dataset) or {}
