@@ -58,3 +58,11 @@ def walk_tree(forest: dict, t: int, x: np.ndarray) -> float:
         m = forest["mbest"][k, t] - 1
         k = (forest["lDau"][k, t] if x[m] <= forest["upper"][k, t] else forest["rDau"][k, t]) - 1
     return float(forest["avnode"][k, t])
+
+
+def hide_ma_model(monkeypatch, tmp_path) -> None:
+    """Make sure no Ma model resolves: no explicit path, empty shared folder and cache, no download."""
+    monkeypatch.delenv("SRBENCH_MA_MODEL", raising=False)
+    monkeypatch.setenv("SRBENCH_SHARED", str(tmp_path))
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SRBENCH_OFFLINE", "1")

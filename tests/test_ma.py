@@ -10,7 +10,7 @@ import scipy.fft
 from srbench.errors import AssetError, Unavailable
 from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import ma as M
-from tests.ma_model_fixture import FEATURE_DIMS, walk_tree, write_model
+from tests.ma_model_fixture import FEATURE_DIMS, hide_ma_model, walk_tree, write_model
 
 
 def _natural_like(shape=(96, 112), seed=0):
@@ -196,10 +196,7 @@ def test_ma_metric_uses_resolved_model(tmp_path, monkeypatch):
 
 
 def test_ma_is_unavailable_without_model(tmp_path, monkeypatch):
-    monkeypatch.delenv("SRBENCH_MA_MODEL", raising=False)
-    monkeypatch.setenv("SRBENCH_SHARED", str(tmp_path))
-    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    hide_ma_model(monkeypatch, tmp_path)
     with pytest.raises(Unavailable, match="Ma et al. model"):
         create_metric("ma").prepare()
 

@@ -7,7 +7,7 @@ from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import ma as M
 from srbench.metrics import niqe as N
 from srbench.metrics import perceptual_index as P
-from tests.ma_model_fixture import write_model
+from tests.ma_model_fixture import hide_ma_model, write_model
 
 
 def _rgb(seed, shape=(204, 110)):
@@ -64,9 +64,6 @@ def test_dataset_pi_equals_evaluate_results_formula():
 
 
 def test_pi_is_unavailable_without_ma_model(tmp_path, monkeypatch):
-    monkeypatch.delenv("SRBENCH_MA_MODEL", raising=False)
-    monkeypatch.setenv("SRBENCH_SHARED", str(tmp_path))
-    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("SRBENCH_OFFLINE", "1")
+    hide_ma_model(monkeypatch, tmp_path)
     with pytest.raises(Unavailable, match="Ma et al. model"):
         create_metric("pi").prepare()

@@ -32,9 +32,9 @@ from .. import matlab
 from ..errors import AssetError, Unavailable
 from ..iqa_assets import MA_MODEL, ma_model_explicit_path
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric
+from .base import EvalContext, EvalImage
 from .fidelity import filter2_valid, gaussian_kernel_1d
-from .niqe import matlab_pinv, nearest_on_monotone_grid, pirm_y
+from .niqe import NoReferenceModelMetric, matlab_pinv, nearest_on_monotone_grid, pirm_y
 
 GGD_EPS = 1e-7       # gama_gen_gauss.m / coeff_var_gen_gauss.m
 ORIENT_EPS = 1e-8    # oriented*_dct_rho_config3.m
@@ -415,17 +415,9 @@ def ma_score(gray_uint8: np.ndarray, model: MaModel | None = None) -> float:
     return model.predict(ma_features(gray_uint8))
 
 
-class _MaBase(Metric):
+class _MaBase(NoReferenceModelMetric):
     higher_is_better = True
-    needs_reference = False
-    version = "1"
-
-    def __init__(self):
-        self._model = None
-
-    def prepare(self) -> None:
-        if self._model is None:
-            self._model = resolve_ma_model()
+    resolve_model = staticmethod(resolve_ma_model)
 
 
 @register_metric("ma")

@@ -214,17 +214,24 @@ def pirm_y(img: EvalImage) -> np.ndarray:
     return matlab.shave(y, PIRM_SHAVE)
 
 
-class _NIQEBase(Metric):
-    higher_is_better = False
+class NoReferenceModelMetric(Metric):
+    """A no-reference metric that needs a model file, resolved once by `prepare` (Unavailable if missing)."""
+
     needs_reference = False
     version = "1"
+    resolve_model = None  # staticmethod in subclasses: () -> model, raises Unavailable
 
     def __init__(self):
         self._model = None
 
     def prepare(self) -> None:
         if self._model is None:
-            self._model = resolve_niqe_model()
+            self._model = type(self).resolve_model()
+
+
+class _NIQEBase(NoReferenceModelMetric):
+    higher_is_better = False
+    resolve_model = staticmethod(resolve_niqe_model)
 
     def _score(self, plane: np.ndarray) -> float:
         self.prepare()
