@@ -2,22 +2,17 @@
 loads its format conversion (HWIO -> OIHW, same values). Licence CC BY-NC-ND 4.0: non-commercial only."""
 from __future__ import annotations
 
-from srbench.assets import Asset
 from srbench.methods import register_method
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
 from .arch import ENHANCENET_ARCH
 
-_REPO, _COMMIT, _PATH = "msmsajjadi/EnhanceNet-Code", "a7309caf804ea1b10c1f973a6da9fc68658cbc47", "weights"
-
-WEIGHTS = WeightsFile(
-    asset=Asset(name="enhancenet_pat_x4.state_dict.pth", kind="weights",
-                sha256="7d7d9d3f5f6c3b0fc9590a68ee3c2fc0424d632cc55b0a5f66c5408712b8f09e",
-                shared_subpath="weights/enhancenet/enhancenet_pat_x4.state_dict.pth"),
-    licence="CC BY-NC-ND 4.0 (non-commercial use only; attribution required)",
-    source=f"{_REPO}@{_COMMIT}:{_PATH}",
-    original_url=github_raw(_REPO, _COMMIT, _PATH),
-    original_sha256="4250b3dc5e69c5bd625e90543fd588ce2fff88510f874f9e9394c48c44b96434")
+WEIGHTS = converted_weights(
+    "msmsajjadi/EnhanceNet-Code", "a7309caf804ea1b10c1f973a6da9fc68658cbc47", "weights",
+    original_sha256="4250b3dc5e69c5bd625e90543fd588ce2fff88510f874f9e9394c48c44b96434",
+    shared_subpath="weights/enhancenet/enhancenet_pat_x4.state_dict.pth",
+    sha256="7d7d9d3f5f6c3b0fc9590a68ee3c2fc0424d632cc55b0a5f66c5408712b8f09e",
+    licence="CC BY-NC-ND 4.0 (non-commercial use only; attribution required)")
 
 
 @register_method("enhancenet")

@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from srbench import matlab
-from srbench.assets import Asset
 from srbench.methods import register_method
 from srbench.methods.base import SROutput
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import ESPCN_ARCH
 
@@ -25,20 +24,15 @@ _SHA256 = {2: "d3394590387d79949fd557611e3254cc637ff5e0a6b6b7f061f0ce1a6bc11dde"
            4: "456c2382c157bf064c31f297374564417d9687dd93de47d41dffdb79b527abb1"}
 
 
-def _weights(scale: int) -> WeightsFile:
-    path = f"checkpoint/x{scale}/ESPCN-x{scale}.pt"
-    return WeightsFile(
-        asset=Asset(name=f"ESPCN-x{scale}.pt", kind="weights", sha256=_SHA256[scale],
-                    shared_subpath=f"weights/espcn/ESPCN-x{scale}.pt", urls=[github_raw(_REPO, _COMMIT, path)]),
-        licence="MIT (Copyright (c) 2022 VuNguyenNhatThanh)", source=f"{_REPO}@{_COMMIT}:{path}")
-
-
 @register_method("espcn")
 class ESPCNMethod(PretrainedMethod):
     name = "espcn"
     description = "ESPCN (Nhat-Thanh PyTorch); studio-range YCbCr 3-channel input, LR input"
     arch = ESPCN_ARCH
-    weights = {s: _weights(s) for s in (2, 3, 4)}
+    weights = {s: github_weights(_REPO, _COMMIT, f"checkpoint/x{s}/ESPCN-x{s}.pt", sha256=_SHA256[s],
+                                 shared_subpath=f"weights/espcn/ESPCN-x{s}.pt",
+                                 licence="MIT (Copyright (c) 2022 VuNguyenNhatThanh)")
+               for s in (2, 3, 4)}
 
     def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:
         self.check_scale(scale)

@@ -1,22 +1,16 @@
-"""LapSRN adapter. The original file is a whole-model pickle; srbench loads the state_dict converted from it."""
+"""LapSRN adapter. The original is a whole-model pickle; srbench loads the state_dict converted from it."""
 from __future__ import annotations
 
-from srbench.assets import Asset
 from srbench.methods import register_method
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
 from .arch import LAPSRN_ARCH
 
-_REPO, _COMMIT, _PATH = "twtygqyy/pytorch-LapSRN", "1b7737abe6ccaef2d14b673d301edbace3414c02", "model/model_epoch_100.pth"
-
-WEIGHTS = WeightsFile(
-    asset=Asset(name="lapsrn_x4.state_dict.pth", kind="weights",
-                sha256="b79b14c11aae4b026523055ff2b7b791bccb43f9dbceccecb8fd8104730c51cc",
-                shared_subpath="weights/lapsrn/lapsrn_x4.state_dict.pth"),
-    licence="MIT (Copyright (c) 2017- Jiu XU)",
-    source=f"{_REPO}@{_COMMIT}:{_PATH}",
-    original_url=github_raw(_REPO, _COMMIT, _PATH),
-    original_sha256="acdd5bf5a2686bcb9e458d72ea811fb0b087adbd70225eb92aeb4793dfb8c7d0")
+WEIGHTS = converted_weights(
+    "twtygqyy/pytorch-LapSRN", "1b7737abe6ccaef2d14b673d301edbace3414c02", "model/model_epoch_100.pth",
+    original_sha256="acdd5bf5a2686bcb9e458d72ea811fb0b087adbd70225eb92aeb4793dfb8c7d0",
+    shared_subpath="weights/lapsrn/lapsrn_x4.state_dict.pth",
+    sha256="b79b14c11aae4b026523055ff2b7b791bccb43f9dbceccecb8fd8104730c51cc", licence="MIT (Copyright (c) 2017- Jiu XU)")
 
 
 @register_method("lapsrn")

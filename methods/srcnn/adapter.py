@@ -5,28 +5,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srbench.assets import Asset
 from srbench.errors import AssetError
 from srbench.methods import register_method
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import SRCNN_915_VALID, SRCNN_955
 
-X4_MAT = WeightsFile(
-    asset=Asset(name="srcnn_x4.mat", kind="weights",
-                sha256="3f94150d24e5b60dab2b74f4eaf358aefdc72cbe724d86990435bf877ed452ed",
-                shared_subpath="weights/srcnn/x4.mat",
-                urls=[github_raw("rkatlzkap/SRCNN", "0697a0f05fced3b06ae13902a87377e42d602071", "SRCNN/x4.mat")]),
-    licence="none stated (redistributed in rkatlzkap/SRCNN; probably the SRCNN authors' released 9-5-5 x4 model)",
-    source="rkatlzkap/SRCNN@0697a0f05fced3b06ae13902a87377e42d602071:SRCNN/x4.mat")
+X4_MAT = github_weights(
+    "rkatlzkap/SRCNN", "0697a0f05fced3b06ae13902a87377e42d602071", "SRCNN/x4.mat",
+    sha256="3f94150d24e5b60dab2b74f4eaf358aefdc72cbe724d86990435bf877ed452ed",
+    shared_subpath="weights/srcnn/x4.mat", cache_name="srcnn_x4.mat",
+    licence="none stated (redistributed in rkatlzkap/SRCNN; probably the SRCNN authors' released 9-5-5 x4 model)")
 
-X3_PKL = WeightsFile(
-    asset=Asset(name="srcnn_915_x3.pkl", kind="weights",
-                sha256="cb238762b6fa53b7b9c7a8bf867f03ed9b307ea242e0e661daf96b6ac6c7d80a",
-                shared_subpath="weights/srcnn/weights.pkl",
-                urls=[github_raw("chxy95/SRCNN", "b2d43e3d605b751cd6cd0290047f24932d159185", "model/weights.pkl")]),
-    licence="MIT (Copyright (c) 2019 XyChen)",
-    source="chxy95/SRCNN@b2d43e3d605b751cd6cd0290047f24932d159185:model/weights.pkl")
+X3_PKL = github_weights(
+    "chxy95/SRCNN", "b2d43e3d605b751cd6cd0290047f24932d159185", "model/weights.pkl",
+    sha256="cb238762b6fa53b7b9c7a8bf867f03ed9b307ea242e0e661daf96b6ac6c7d80a",
+    shared_subpath="weights/srcnn/weights.pkl", cache_name="srcnn_915_x3.pkl", licence="MIT (Copyright (c) 2019 XyChen)")
 
 
 def state_from_matlab(path) -> dict:

@@ -2,20 +2,16 @@
 and `srgan` are kept for the srbench-trained models of the SRGAN paper."""
 from __future__ import annotations
 
-from srbench.assets import Asset
 from srbench.methods import register_method
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import SRGAN_LT_ARCH
 
-_REPO, _COMMIT, _PATH = "leftthomas/SRGAN", "b0323c6ca4ca920f7daa41ba05f44bd220557cd9", "epochs/netG_epoch_4_100.pth"
-
-WEIGHTS = WeightsFile(
-    asset=Asset(name="srgan_leftthomas_netG_epoch_4_100.pth", kind="weights",
-                sha256="f4c381640826a48d2440583e4920c6bb4041804f4e285c3c6d585f03961fe87c",
-                shared_subpath="weights/srgan/netG_epoch_4_100.pth", urls=[github_raw(_REPO, _COMMIT, _PATH)]),
-    licence="MIT (leftthomas/SRGAN LICENSE at HEAD; the weights commit itself has no LICENSE file)",
-    source=f"{_REPO}@{_COMMIT}:{_PATH}")
+WEIGHTS = github_weights(
+    "leftthomas/SRGAN", "b0323c6ca4ca920f7daa41ba05f44bd220557cd9", "epochs/netG_epoch_4_100.pth",
+    sha256="f4c381640826a48d2440583e4920c6bb4041804f4e285c3c6d585f03961fe87c",
+    shared_subpath="weights/srgan/netG_epoch_4_100.pth", cache_name="srgan_leftthomas_netG_epoch_4_100.pth",
+    licence="MIT (leftthomas/SRGAN LICENSE at HEAD; the weights commit itself has no LICENSE file)")
 
 
 @register_method("srgan-pytorch")

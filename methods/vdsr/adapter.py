@@ -2,22 +2,16 @@
 unpickle, so srbench loads the plain state_dict converted from it (same keys and values)."""
 from __future__ import annotations
 
-from srbench.assets import Asset
 from srbench.methods import register_method
-from srbench.methods.pretrained import PretrainedMethod, WeightsFile, github_raw
+from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
 from .arch import VDSR_ARCH
 
-_REPO, _COMMIT, _PATH = "twtygqyy/pytorch-vdsr", "514b021044018baf909e79f48392783daa592888", "model/model_epoch_50.pth"
-
-WEIGHTS = WeightsFile(
-    asset=Asset(name="vdsr.state_dict.pth", kind="weights",
-                sha256="155005cb1edbf7f9127b2ae57a07a3526948a97f398857c1afeb7c545f5a5f0b",
-                shared_subpath="weights/vdsr/vdsr.state_dict.pth"),
-    licence="MIT (twtygqyy/pytorch-vdsr)",
-    source=f"{_REPO}@{_COMMIT}:{_PATH}",
-    original_url=github_raw(_REPO, _COMMIT, _PATH),
-    original_sha256="eab4d79ae5a6e5acef4c55e46015aed225ade207679bcb6695b07af8fb18e876")
+WEIGHTS = converted_weights(
+    "twtygqyy/pytorch-vdsr", "514b021044018baf909e79f48392783daa592888", "model/model_epoch_50.pth",
+    original_sha256="eab4d79ae5a6e5acef4c55e46015aed225ade207679bcb6695b07af8fb18e876",
+    shared_subpath="weights/vdsr/vdsr.state_dict.pth",
+    sha256="155005cb1edbf7f9127b2ae57a07a3526948a97f398857c1afeb7c545f5a5f0b", licence="MIT (twtygqyy/pytorch-vdsr)")
 
 
 @register_method("vdsr")

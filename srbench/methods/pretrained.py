@@ -35,6 +35,26 @@ def github_raw(repo: str, commit: str, path: str) -> str:
     return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 
 
+def github_weights(repo: str, commit: str, path: str, sha256: str, shared_subpath: str, licence: str,
+                   cache_name: str | None = None) -> WeightsFile:
+    """An original file from a GitHub tree at a commit: found under $SRBENCH_SHARED or downloaded."""
+    return WeightsFile(
+        asset=Asset(name=cache_name or path.rsplit("/", 1)[-1], kind="weights", sha256=sha256,
+                    shared_subpath=shared_subpath, urls=[github_raw(repo, commit, path)]),
+        licence=licence, source=f"{repo}@{commit}:{path}")
+
+
+def converted_weights(repo: str, commit: str, path: str, original_sha256: str, shared_subpath: str,
+                      sha256: str, licence: str) -> WeightsFile:
+    """A format conversion of an original that torch cannot load safely (a whole-model pickle, a
+    TensorFlow checkpoint): only found locally; the original's URL and digest are kept as provenance."""
+    return WeightsFile(
+        asset=Asset(name=shared_subpath.rsplit("/", 1)[-1], kind="weights", sha256=sha256,
+                    shared_subpath=shared_subpath),
+        licence=licence, source=f"{repo}@{commit}:{path}", original_url=github_raw(repo, commit, path),
+        original_sha256=original_sha256)
+
+
 def resolve_weights(weights: WeightsFile, method: str, explicit: str | None = None):
     """Verified local path of `weights`; Unavailable (with the reason) if it cannot be found."""
     try:
@@ -86,4 +106,5 @@ class PretrainedMethod(SRMethod):
         return net, f"sha256:{wf.asset.sha256}"
 
 
-__all__ = ["PretrainedMethod", "WeightsFile", "github_raw", "load_strict", "resolve_weights"]
+__all__ = ["PretrainedMethod", "WeightsFile", "converted_weights", "github_raw", "github_weights", "load_strict",
+           "resolve_weights"]
