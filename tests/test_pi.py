@@ -88,3 +88,14 @@ def test_ma_and_pi_match_matlab_when_the_trained_model_resolves(shared):
         img = EvalImage(_calibration(shared, name))
         assert abs(ma.compute(img, None, ctx) - rows["nrqm"][name]) <= 1e-3, name
         assert abs(pi.compute(img, None, ctx) - rows["pi"][name]) <= 1e-3 + TOLERANCE[name] / 2, name
+
+
+def test_cached_ma_is_recomputed_when_the_model_changes(synthetic_ma, tmp_path, monkeypatch):
+    img, ctx = EvalImage(_rgb(5)), EvalContext.make(4)
+    first = create_metric("ma_pirm").compute(img, None, ctx)
+    other = tmp_path / "other.mat"
+    write_model(other, seed=12, linear=(3.0, 0.1, 0.1, 0.1))
+    monkeypatch.setenv("SRBENCH_MA_MODEL", str(other))
+    second = create_metric("ma_pirm").compute(img, None, ctx)
+    assert second == pytest.approx(M.ma_score(N.pirm_y(img), M.load_ma_model(str(other))))
+    assert second != first

@@ -26,6 +26,7 @@ _CACHE_SIZE = 8
 class PirmScores:
     niqe: float
     ma: float | None
+    models: tuple = ()  # the model objects the values came from (a changed model invalidates them)
 
 
 _cache: "OrderedDict[str, PirmScores]" = OrderedDict()
@@ -46,11 +47,15 @@ def pirm_scores(img: EvalImage, need_ma: bool = True) -> PirmScores:
     from .niqe import niqe, pirm_y, resolve_niqe_model
 
     key = _key(img)
+    niqe_model = resolve_niqe_model()
     scores = _cache.get(key)
-    if scores is None:
-        scores = PirmScores(niqe=niqe(pirm_y(img), resolve_niqe_model()), ma=None)
-    if need_ma and scores.ma is None:
-        scores.ma = ma_score(pirm_y(img), resolve_ma_model())
+    if scores is None or not scores.models or scores.models[0] is not niqe_model:
+        scores = PirmScores(niqe=niqe(pirm_y(img), niqe_model), ma=None, models=(niqe_model,))
+    if need_ma:
+        ma_model = resolve_ma_model()
+        if scores.ma is None or len(scores.models) < 2 or scores.models[1] is not ma_model:
+            scores.ma = ma_score(pirm_y(img), ma_model)
+            scores.models = (niqe_model, ma_model)
     _cache[key] = scores
     _cache.move_to_end(key)
     while len(_cache) > _CACHE_SIZE:
