@@ -88,3 +88,55 @@ def test_converted_state_dicts_load_safely(shared):
     for name in ("vdsr/vdsr.state_dict.pth", "lapsrn/lapsrn_x4.state_dict.pth"):
         state = load_state_dict(shared / "weights" / name)
         assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+# ---- legacy whole-model originals: read by an allow-list unpickler, never executed
+
+def test_legacy_originals_convert_to_the_published_state_dicts(shared):
+    from srbench.methods.legacy_pickle import state_dict_from_legacy_model
+
+    for original, converted in (("vdsr/model_epoch_50.pth", "vdsr/vdsr.state_dict.pth"),
+                                ("lapsrn/model_epoch_100.pth", "lapsrn/lapsrn_x4.state_dict.pth")):
+        ours = state_dict_from_legacy_model(shared / "weights" / original)
+        ref = load_state_dict(shared / "weights" / converted)
+        assert set(ours) == set(ref)
+        assert all(torch.equal(ours[k], ref[k]) for k in ref)
+
+
+def test_method_falls_back_to_the_verified_original(shared, isolated):
+    """Without the converted file the adapter reads the original whole-model pickle safely."""
+    dest = isolated / "shared/weights/vdsr/model_epoch_50.pth"
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(shared / "weights/vdsr/model_epoch_50.pth", dest)
+    net = create_method("vdsr").prepare(3)
+    ref = load_state_dict(shared / "weights/vdsr/vdsr.state_dict.pth")
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in ref.items())
+    # Explicitly given, the original is recognised by its digest.
+    assert create_method("vdsr", weights=str(dest)).prepare(2) is not None
+    _tampered_copy(shared / "weights/vdsr/model_epoch_50.pth", dest)
+    with pytest.raises(ChecksumError, match="model_epoch_50.pth"):
+        create_method("vdsr").prepare(4)
+
+
+def _legacy_file(path, main_obj):
+    """A file in the legacy layout (magic, protocol, sys info, pickle, storage keys) around `main_obj`."""
+    import pickle
+
+    from srbench.methods.legacy_pickle import LEGACY_MAGIC
+
+    with open(path, "wb") as fh:
+        for part in (LEGACY_MAGIC, 1001, {"little_endian": True}):
+            pickle.dump(part, fh, protocol=2)
+        pickle.dump(main_obj, fh, protocol=2)
+        pickle.dump([], fh, protocol=2)
+
+
+def test_legacy_reader_refuses_globals_off_its_allow_list(tmp_path):
+    from srbench.methods.legacy_pickle import state_dict_from_legacy_model
+
+    marker = tmp_path / "EXECUTED"
+    evil = tmp_path / "legacy_evil.pth"
+    _legacy_file(evil, {"model": _Payload(marker)})
+    with pytest.raises(AssetError, match=r"legacy_evil.pth: refused.*(io|builtins)\.open"):
+        state_dict_from_legacy_model(evil)
+    assert not marker.exists()

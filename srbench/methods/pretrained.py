@@ -7,10 +7,12 @@ sha256 does not match is a `ChecksumError` naming the file, never silently used.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import torch
 
-from ..assets import Asset
+from ..assets import Asset, sha256_file
 from ..errors import AssetError, ChecksumError, Unavailable
 from .base import SRMethod, load_state_dict
 
@@ -21,7 +23,9 @@ class WeightsFile:
 
     asset: what srbench loads (for converted files, `urls` is empty: only the original is downloadable);
     licence: the licence of the original; source: "owner/repo@commit:path" of the original;
-    original_url / original_sha256: the canonical original file when `asset` is a format conversion of it.
+    original_url / original_sha256: the canonical original file when `asset` is a format conversion of it;
+    original / convert: where that original can be found or downloaded, and a safe converter from it to
+    the state_dict (None where srbench cannot read the original format).
     """
 
     asset: Asset
@@ -29,6 +33,8 @@ class WeightsFile:
     source: str
     original_url: str | None = None
     original_sha256: str | None = None
+    original: Asset | None = None
+    convert: Callable[[Path], dict] | None = None
 
 
 def github_raw(repo: str, commit: str, path: str) -> str:
@@ -45,25 +51,44 @@ def github_weights(repo: str, commit: str, path: str, sha256: str, shared_subpat
 
 
 def converted_weights(repo: str, commit: str, path: str, original_sha256: str, shared_subpath: str,
-                      sha256: str, licence: str) -> WeightsFile:
+                      sha256: str, licence: str, original_subpath: str | None = None,
+                      convert: Callable[[Path], dict] | None = None) -> WeightsFile:
     """A format conversion of an original that torch cannot load safely (a whole-model pickle, a
-    TensorFlow checkpoint): only found locally; the original's URL and digest are kept as provenance."""
+    TensorFlow checkpoint). The converted file is used when present; otherwise, given `convert`, the
+    original is found (`original_subpath` under $SRBENCH_SHARED, the cache) or downloaded, verified, and
+    converted in memory."""
+    url = github_raw(repo, commit, path)
+    original = Asset(name=f"{repo.replace('/', '_')}_{path.rsplit('/', 1)[-1]}", kind="weights",
+                     sha256=original_sha256, shared_subpath=original_subpath, urls=[url])
     return WeightsFile(
         asset=Asset(name=shared_subpath.rsplit("/", 1)[-1], kind="weights", sha256=sha256,
                     shared_subpath=shared_subpath),
-        licence=licence, source=f"{repo}@{commit}:{path}", original_url=github_raw(repo, commit, path),
-        original_sha256=original_sha256)
+        licence=licence, source=f"{repo}@{commit}:{path}", original_url=url, original_sha256=original_sha256,
+        original=original if convert else None, convert=convert)
 
 
-def resolve_weights(weights: WeightsFile, method: str, explicit: str | None = None):
-    """Verified local path of `weights`; Unavailable (with the reason) if it cannot be found."""
+def resolve_weights(weights: WeightsFile, method: str, explicit: str | None = None) -> tuple[Path, bool]:
+    """(verified local path, whether it is the original to convert); Unavailable (with the reason) if
+    neither the file nor a convertible original can be found."""
+    if explicit and weights.original and Path(explicit).is_file() and \
+            sha256_file(Path(explicit)) == weights.original.sha256:
+        return Path(explicit), True
     try:
-        return weights.asset.resolve(explicit)
+        return weights.asset.resolve(explicit), False
     except ChecksumError:
         raise
     except AssetError as exc:
-        hint = f" (original: {weights.original_url})" if weights.original_url else ""
-        raise Unavailable(f"{method}: weights unavailable: {exc}{hint}") from None
+        reason = str(exc)
+    if weights.original is not None and not explicit:
+        try:
+            return weights.original.resolve(), True
+        except ChecksumError:
+            raise
+        except AssetError as exc:
+            reason += f"; original: {exc}"
+    elif weights.original_url:
+        reason += f" (original: {weights.original_url}, not convertible here)"
+    raise Unavailable(f"{method}: weights unavailable: {reason}")
 
 
 def load_strict(net: torch.nn.Module, state: dict, path) -> torch.nn.Module:
@@ -100,9 +125,11 @@ class PretrainedMethod(SRMethod):
 
     def build(self, scale: int):
         wf = self.weights[scale]
-        path = resolve_weights(wf, self.name, self.weights_override)
+        path, is_original = resolve_weights(wf, self.name, self.weights_override)
+        state = wf.convert(path) if is_original else self.read_state(path, scale)
         net = self.arch_for(scale).factory(scale=scale)
-        load_strict(net, self.read_state(path, scale), path)
+        load_strict(net, state, path)
+        # The converted file and its original hold the same tensors: one identity for both.
         return net, f"sha256:{wf.asset.sha256}"
 
 
