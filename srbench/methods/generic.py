@@ -114,10 +114,11 @@ def load_yaml_config(path: Path) -> dict:
     return config
 
 
-def method_from_yaml(path: str | Path, missing_is_error: bool = True, **kwargs) -> GenericMethod:
+def method_from_yaml(path: str | Path, missing_is_error: bool = True, arch_override: str | None = None,
+                     **kwargs) -> GenericMethod:
     path = Path(path)
     config = load_yaml_config(path)
-    arch = get_arch(str(config["arch"]))
+    arch = get_arch(arch_override or str(config["arch"]))
     weights = Path(str(config["weights"])).expanduser()
     if not weights.is_absolute():
         weights = path.parent / weights
@@ -144,10 +145,7 @@ def create_generic_method(spec: str, arch: str | None = None, **kwargs) -> SRMet
     if path.suffix.lower() in (".yaml", ".yml"):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        method = method_from_yaml(path, **kwargs)
-        if arch:
-            method.arch = get_arch(arch)
-        return method
+        return method_from_yaml(path, arch_override=arch, **kwargs)
     if not arch:
         raise UserError(f"{spec}: give the architecture with --arch NAME")
     if not path.is_file():
