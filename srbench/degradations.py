@@ -14,6 +14,7 @@ from scipy.ndimage import correlate
 
 from . import matlab
 from .assets import cache_root
+from .errors import UserError
 from .registry import Registry
 
 
@@ -79,7 +80,10 @@ def degrade(name: str, hr: np.ndarray, scale: int, use_cache: bool = True) -> np
         return deg.apply(hr, scale)
     path = cache_root() / "lr" / f"{deg.name}-v{deg.version}" / f"x{scale}" / f"{pixels_hash(hr)}.png"
     if path.is_file():
-        return read_image(path)
+        try:
+            return read_image(path)
+        except UserError:
+            pass  # a damaged cache entry is recomputed, never trusted
     lr = deg.apply(hr, scale)
     write_png_atomic(path, lr)
     return lr

@@ -12,6 +12,8 @@ from ..registry import Registry
 from .base import InputSpec, SRMethod, SROutput, load_state_dict
 
 METHODS: Registry[SRMethod] = Registry("method")
+# Method folders that failed to import: folder -> reason. One broken adapter must not break every command.
+BROKEN_METHODS: dict[str, str] = {}
 _discovered = False
 
 
@@ -40,7 +42,13 @@ def discover_methods() -> Registry[SRMethod]:
         sys.modules["srbench_methods"] = pkg
     if root.is_dir():
         for folder in sorted(p for p in root.iterdir() if (p / "__init__.py").is_file()):
-            importlib.import_module(f"srbench_methods.{folder.name}")
+            try:
+                importlib.import_module(f"srbench_methods.{folder.name}")
+            except Exception as exc:  # noqa: BLE001  (any error of a user's adapter code)
+                reason = " ".join(str(exc).split()) or type(exc).__name__
+                BROKEN_METHODS[folder.name] = f"{type(exc).__name__}: {reason}"
+                print(f"srbench: warning: method folder {folder} failed to import ({type(exc).__name__}: "
+                      f"{reason[:200]}); its methods are unavailable", file=sys.stderr)
     _discovered = True
     return METHODS
 
@@ -49,5 +57,5 @@ def create_method(name: str, **kwargs) -> SRMethod:
     return discover_methods().create(name, **kwargs)
 
 
-__all__ = ["METHODS", "InputSpec", "SRMethod", "SROutput", "create_method", "discover_methods",
+__all__ = ["BROKEN_METHODS", "METHODS", "InputSpec", "SRMethod", "SROutput", "create_method", "discover_methods",
            "load_state_dict", "methods_dir", "register_method"]
