@@ -2,7 +2,9 @@
 file per scale, resolved as an `Asset` (explicit path -> $SRBENCH_SHARED -> cache -> verified download).
 
 Missing weights make the method `Unavailable` (the run records the reason and goes on); a file whose
-sha256 does not match is a `ChecksumError` naming the file, never silently used.
+sha256 does not match is a `ChecksumError` naming the file, never silently used. An explicit `weights`
+path is another location of the *same* published file and is checked too; a different checkpoint of the
+same architecture is benchmarked with `--methods torch:PATH --arch NAME` (`srbench.methods.generic`).
 """
 from __future__ import annotations
 
