@@ -103,19 +103,22 @@ def test_legacy_originals_convert_to_the_published_state_dicts(shared):
         assert all(torch.equal(ours[k], ref[k]) for k in ref)
 
 
-def test_method_falls_back_to_the_verified_original(shared, isolated):
-    """Without the converted file the adapter reads the original whole-model pickle safely."""
-    dest = isolated / "shared/weights/vdsr/model_epoch_50.pth"
+@pytest.mark.parametrize("method,scale,original,converted", [
+    ("vdsr", 3, "vdsr/model_epoch_50.pth", "vdsr/vdsr.state_dict.pth"),
+    ("enhancenet", 4, "enhancenet/weights", "enhancenet/enhancenet_pat_x4.state_dict.pth")])
+def test_method_falls_back_to_the_verified_original(shared, isolated, method, scale, original, converted):
+    """Without the converted file the adapter reads the original (pickle / TF checkpoint) safely."""
+    dest = isolated / "shared/weights" / original
     dest.parent.mkdir(parents=True)
-    shutil.copyfile(shared / "weights/vdsr/model_epoch_50.pth", dest)
-    net = create_method("vdsr").prepare(3)
-    ref = load_state_dict(shared / "weights/vdsr/vdsr.state_dict.pth")
+    shutil.copyfile(shared / "weights" / original, dest)
+    net = create_method(method).prepare(scale)
+    ref = load_state_dict(shared / "weights" / converted)
     assert all(torch.equal(net.state_dict()[k], v) for k, v in ref.items())
     # Explicitly given, the original is recognised by its digest.
-    assert create_method("vdsr", weights=str(dest)).prepare(2) is not None
-    _tampered_copy(shared / "weights/vdsr/model_epoch_50.pth", dest)
-    with pytest.raises(ChecksumError, match="model_epoch_50.pth"):
-        create_method("vdsr").prepare(4)
+    assert create_method(method, weights=str(dest)).prepare(scale) is not None
+    _tampered_copy(shared / "weights" / original, dest)
+    with pytest.raises(ChecksumError, match=dest.name):
+        create_method(method).prepare(scale)
 
 
 def _legacy_file(path, main_obj):

@@ -74,6 +74,25 @@ def test_srcnn_matlab_conversion_matches_the_converted_file(shared):
         assert torch.equal(ours[key], ref[key]), key
 
 
+def test_enhancenet_tf_checkpoint_reads_to_the_converted_file(shared):
+    from srbench_methods.enhancenet.tf_checkpoint import enhancenet_state_from_tf
+
+    ours = enhancenet_state_from_tf(shared / "weights/enhancenet/weights")
+    ref = torch.load(shared / "weights/enhancenet/enhancenet_pat_x4.state_dict.pth", weights_only=True)
+    assert set(ours) == set(ref)
+    assert all(torch.equal(ours[k], ref[k]) for k in ref)
+
+
+def test_tf_checkpoint_reader_refuses_other_files(tmp_path):
+    discover_methods()
+    from srbench_methods.enhancenet.tf_checkpoint import read_tf1_checkpoint
+
+    bad = tmp_path / "not_a_checkpoint"
+    bad.write_bytes(b"\0" * 100)
+    with pytest.raises(AssetError, match="not_a_checkpoint: cannot read"):
+        read_tf1_checkpoint(bad)
+
+
 def test_srcnn_x3_valid_model_returns_hr_size_with_interior_unchanged(shared):
     method = create_method("srcnn")
     net = method.prepare(3)
