@@ -47,8 +47,10 @@ def test_weights_provenance_and_model_card(name):
         assert wf.licence and re.search(r"@[0-9a-f]{40}:", wf.source)
         url = wf.asset.urls[0] if wf.asset.urls else wf.original_url
         assert RAW.match(url), url
-        if not wf.asset.urls:  # a converted file: the original is recorded with its own digest
+        if not wf.asset.urls:  # a converted file: the original is downloadable, verified and convertible
             assert re.fullmatch(r"[0-9a-f]{64}", wf.original_sha256)
+            assert wf.original.urls == [wf.original_url] and wf.original.sha256 == wf.original_sha256
+            assert wf.convert is not None
     folder = Path(type(method).__module__.split(".")[1])
     card = (methods_dir() / folder / "MODEL_CARD.md").read_text(encoding="utf-8")
     for needed in ("Set5", "PSNR", "Training data", "Licence"):
