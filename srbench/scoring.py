@@ -24,7 +24,20 @@ from .metrics import EvalContext, EvalImage, Metric
 class Pair:
     name: str
     sr: Path
-    hr: Path
+    hr: Path | None  # None: scored with no-reference metrics only
+
+
+def unpaired_images(sr: str | Path) -> list[Pair]:
+    """SR images to score without references: one file, or every image of a folder."""
+    sr = Path(sr)
+    if not sr.exists():
+        raise UserError(f"{sr}: no such SR file or folder")
+    if not sr.is_dir():
+        return [Pair(sr.stem, sr, None)]
+    files = image_files(sr)
+    if not files:
+        raise UserError(f"{sr}: no images ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+    return [Pair(name, path, None) for name, path in files.items()]
 
 
 def pair_images(sr: str | Path, hr: str | Path) -> tuple[list[Pair], list[Path]]:
@@ -63,13 +76,13 @@ def reference_for(sr: np.ndarray, hr: np.ndarray, pair: Pair, scale: int) -> np.
 def score_pairs(pairs: list[Pair], metrics: list[Metric], ctx: EvalContext) -> pd.DataFrame:
     rows = []
     for pair in pairs:
-        sr, hr = read_image(pair.sr), read_image(pair.hr)
-        ref = reference_for(sr, hr, pair, ctx.scale)
+        sr = read_image(pair.sr)
+        ref = sr if pair.hr is None else reference_for(sr, read_image(pair.hr), pair, ctx.scale)
         if min(ref.shape[:2]) <= 2 * ctx.crop_border:
-            raise UserError(f"{pair.hr}: image {ref.shape[1]}x{ref.shape[0]} is too small for a "
+            raise UserError(f"{pair.hr or pair.sr}: image {ref.shape[1]}x{ref.shape[0]} is too small for a "
                             f"{ctx.crop_border}-px border crop")
         sr_img = EvalImage(sr, quantized_y=ctx.protocol.quantized_y)
-        hr_img = EvalImage(ref, quantized_y=ctx.protocol.quantized_y)
+        hr_img = None if pair.hr is None else EvalImage(ref, quantized_y=ctx.protocol.quantized_y)
         row = {"image": pair.name}
         for metric in metrics:
             try:

@@ -134,7 +134,7 @@ def bad_checksum_weights(tmp: Path) -> None:
 
 
 def score_args(sr: str, hr: str) -> list[str]:
-    return ["score", "--sr", f"{{tmp}}/score/{sr}", "--hr", f"{{tmp}}/score/{hr}", "--scale", "4"]
+    return ["score", f"{{tmp}}/score/{sr}", "--hr", f"{{tmp}}/score/{hr}", "--scale", "4"]
 
 
 def score_files(tmp: Path) -> None:
