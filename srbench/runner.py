@@ -25,7 +25,8 @@ from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
 from .methods import SRMethod, SROutput, discover_methods
 
-DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma", "pi")
+# ma_pirm (not ma) so that Ma is computed once per image, shared with pi (both PIRM protocol: Y, 4-px shave)
+DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma_pirm", "pi")
 SCALES = (2, 3, 4, 8)
 KEY_COLUMNS = ["method", "dataset", "scale", "image"]
 FAILED_PREFIX = "failed: "
