@@ -99,8 +99,6 @@ def select_methods(names: list[str], scales: list[int], config: RunConfig) -> li
         if name.startswith("torch:"):
             from .methods.generic import create_generic_method
 
-            if not config.arch:
-                raise UserError(f"{name}: a checkpoint method needs --arch NAME")
             method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
             selected.append((name, method, ""))
             continue

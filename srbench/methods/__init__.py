@@ -41,6 +41,15 @@ def discover_methods() -> Registry[SRMethod]:
         pkg.__path__ = [str(root)]
         sys.modules["srbench_methods"] = pkg
     if root.is_dir():
+        for yaml_file in sorted(root.glob("*/method.yaml")):
+            if not (yaml_file.parent / "__init__.py").is_file():  # a YAML-only folder describes a checkpoint
+                from .generic import register_yaml_method
+
+                try:
+                    register_yaml_method(yaml_file)
+                except Exception as exc:  # noqa: BLE001
+                    BROKEN_METHODS[yaml_file.parent.name] = " ".join(str(exc).split())
+                    print(f"srbench: warning: {yaml_file}: {' '.join(str(exc).split())[:200]}", file=sys.stderr)
         for folder in sorted(p for p in root.iterdir() if (p / "__init__.py").is_file()):
             try:
                 importlib.import_module(f"srbench_methods.{folder.name}")

@@ -13,8 +13,8 @@ Two ways in:
         options: {num_block: 23}   # optional keyword arguments of the architecture
         input: {channels: rgb, value_range: 1.0, pre_upsample: false}   # optional overrides
 
-    A method folder registers it with `register_yaml_method(Path(__file__).with_name("method.yaml"))`
-    in its `__init__.py`.
+    A folder `methods/<name>/` holding only `method.yaml` is registered by `discover_methods`; a folder
+    with code registers it with `register_yaml_method(Path(__file__).with_name("method.yaml"))`.
 
 Checkpoints load with `weights_only=True` (pickled models are refused); BasicSR's `params_ema`/`params`
 wrappers and DataParallel's `module.` prefixes are unwrapped, and the architecture's `convert_state`
