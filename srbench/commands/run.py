@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument("--data-root", default=None, help="folder with <Name>/HR/*.png (default: $SRBENCH_DATA)")
     p.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
     p.add_argument("--device", default="cpu", help="torch device for the networks (cpu, cuda, cuda:1, ...)")
-    p.add_argument("--tile", type=int, default=None, help="tile size (LR pixels) for tiled inference")
+    p.add_argument("--tile", type=int, default=None, help="tile size in pixels of the network input (the LR image, or the bicubic-upsampled one for pre-upsampling methods such as SRCNN/VDSR)")
     p.add_argument("--arch", default=None, help="architecture name for torch:PATH methods")
     p.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     p.add_argument("--no-save-sr", action="store_true", help="do not write SR images into the run folder")
