@@ -150,6 +150,11 @@ class SegmentationPrior:
     name = "prior"
     num_classes = NUM_CLASSES
 
+    @property
+    def identity(self) -> str:
+        """What distinguishes this prior's outputs (goes into a method's cache identity)."""
+        return self.name
+
     def probabilities(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
         raise NotImplementedError
 
@@ -165,6 +170,12 @@ class ClusterPrior(SegmentationPrior):
     """srbench's fallback: fixed colour/texture codebook, soft assignment (see module docstring)."""
 
     name = "kmeans"
+
+    @property
+    def identity(self) -> str:
+        # the codebook and temperature define the outputs
+        digest = hashlib.sha256(self.codebook.tobytes() + repr(self.temperature).encode()).hexdigest()[:12]
+        return f"kmeans-{digest}"
 
     def __init__(self, codebook: np.ndarray | None = None, temperature: float = _TEMPERATURE):
         self.codebook = DEFAULT_CODEBOOK if codebook is None else np.asarray(codebook, dtype=np.float64)
@@ -193,6 +204,10 @@ class FolderPrior(SegmentationPrior):
                 return path
         raise UserError(f"{self.folder}: no probability map for this image (looked for "
                         f"{key + '.npy or ' if key else ''}{content_key(img)}.npy)")
+
+    @property
+    def identity(self) -> str:
+        return f"folder:{self.folder.resolve()}"
 
     def probabilities(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
         path = self._path(img, key)

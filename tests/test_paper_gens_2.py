@@ -345,3 +345,12 @@ def test_facades_pairs_feed_the_recipe(tmp_path, layout):
     target = recipe.semantic_target(batch)
     torch.testing.assert_close(target, batch["sem"] * 2 - 1)
     assert np.isfinite(recipe.step(batch)["l1_sem"])
+
+
+def test_spsa_chunk_respects_memory_budget():
+    layer = SPSA(16, 8, 4)
+    layer.chunk = 1024
+    assert layer.chunk_for(32 * 32) == 1024               # small inputs: the configured chunk
+    n = 512 * 512                                          # 512x512 LR: 6 * chunk * N * 4 bytes <= 512 MiB
+    chunk = layer.chunk_for(n)
+    assert 6 * chunk * n * 4 <= layer.max_attention_bytes < 6 * (chunk + 1) * n * 4

@@ -14,13 +14,14 @@ import numpy as np
 import torch
 
 from srbench import matlab
-from srbench.assets import Asset
+from srbench.assets import sha256_file
 from srbench.errors import Unavailable
 from srbench.methods import register_method
 from srbench.methods.base import InputSpec, SRMethod, load_state_dict
-from srbench.methods.pretrained import WeightsFile, load_strict, resolve_weights
+from srbench.methods.pretrained import load_strict
 from srbench.segmentation import content_key, prior_from_spec
 
+from ..stage_gan.adapter import srbench_weights  # the same srbench-trained checkpoint lookup
 from .arch import SPSAGANConfig, SPSAGenerator
 from .recipe import PATTERN_FILE, load_pattern
 
@@ -55,16 +56,12 @@ class SPSAGANMethod(SRMethod):
         entry = config.get(f"x{scale}")
         if not entry:
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
-        name = f"spsagan_x{scale}_fp16.pth"
-        wf = WeightsFile(asset=Asset(name=name, kind="weights", sha256=entry["sha256"],
-                                     shared_subpath=f"weights/spsagan/{name}"),
-                         licence="same as srbench (trained by srbench)", source=f"srbench methods/spsagan/weights/{name}")
-        local = HERE / "weights" / name
-        path = resolve_weights(wf, self.name, self.weights_override or (str(local) if local.is_file() else None))
+        path = srbench_weights(HERE, f"spsagan_x{scale}_fp16.pth", entry["sha256"], self.name, self.weights_override)
         net = generator_for(entry)
         load_strict(net, {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}, path)
         net.spsa.chunk = ATTENTION_CHUNK
-        return net, f"sha256:{entry['sha256']}:prior={self.prior.name}"
+        digest = sha256_file(path) if self.weights_override else entry["sha256"]
+        return net, f"sha256:{digest}:prior={self.prior.identity}"
 
     def segmentation(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         lr = np.rint(x[0].detach().cpu().numpy().transpose(1, 2, 0) * 255.0).clip(0, 255).astype(np.uint8)

@@ -74,8 +74,12 @@ class SPSA(nn.Module):
     without the layer is a valid initialisation, as the paper's two-step training requires.
 
     Attention is O(N^2) in the N = H*W feature pixels; rows are computed `chunk` queries at a time, so
-    the extra memory is about 6 * chunk * N floats instead of N^2.
+    the extra memory is about 6 * chunk * N floats (the live N-wide temporaries of softmax and fusion)
+    instead of N^2; `max_attention_bytes` lowers the chunk for large inputs to stay within that budget.
     """
+
+    max_attention_bytes = 512 * 2 ** 20
+    TEMPORARIES = 6
 
     def __init__(self, channels: int, seg_classes: int, scale: int, reduction: int = 8, chunk: int = 1024):
         super().__init__()
@@ -124,14 +128,20 @@ class SPSA(nn.Module):
         w, comb = self.combine(b_fea, b_seg)
         return {"feature": b_fea, "segmentation": b_seg, "w_seg": w, "combined": comb}
 
+    def chunk_for(self, n: int, batch: int = 1, itemsize: int = 4) -> int:
+        """Query rows per chunk for N pixels: `chunk`, lowered to keep the temporaries in budget."""
+        fit = self.max_attention_bytes // (self.TEMPORARIES * n * batch * itemsize)
+        return int(max(1, min(self.chunk, fit)))
+
     def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
         b, c, hgt, wid = x.shape
         f_fea, g_fea, f_seg, g_seg, h = self._projections(x, seg)
         h_t = h.transpose(1, 2)  # (B, N, C)
         n = hgt * wid
+        chunk = self.chunk_for(n, b, x.element_size())
         outs = []
-        for start in range(0, n, self.chunk):
-            stop = min(start + self.chunk, n)
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
             b_fea = torch.softmax(g_fea[:, :, start:stop].transpose(1, 2) @ f_fea, dim=-1)
             b_seg = torch.softmax(g_seg[:, :, start:stop].transpose(1, 2) @ f_seg, dim=-1)
             _, comb = self.combine(b_fea, b_seg)

@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     ap.add_argument("--paper", action="store_true", help="the paper's nf 64 / 23 blocks instead of the shipped net")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    net = SPSAGenerator(SPSAGAN_PAPER) if args.paper else generator_for(json.loads(CONFIG_FILE.read_text())["x4"])
+    shipped = json.loads(CONFIG_FILE.read_text())["x4"] if CONFIG_FILE.is_file() else {"arch": {"global_residual": True}}
+    net = SPSAGenerator(SPSAGAN_PAPER) if args.paper else generator_for(shipped)
     net.eval()
     net.spsa.chunk = args.chunk
     n = args.lr_size ** 2

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import torch
 
-from srbench.assets import Asset
+from srbench.assets import Asset, sha256_file
+from srbench.errors import AssetError, ChecksumError, Unavailable
 from srbench.methods import register_method
 from srbench.methods.base import InputSpec, SRMethod, load_state_dict
-from srbench.methods.pretrained import WeightsFile, load_strict, resolve_weights
+from srbench.methods.pretrained import load_strict
 
 from .arch import StageGAN, StageGANConfig, set_per_image_stats
 
@@ -26,12 +27,22 @@ def _shipped() -> dict:
     return json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.is_file() else {}
 
 
-def weights_file(scale: int, sha256: str | None) -> WeightsFile:
-    name = f"stage_gan_x{scale}_fp16.pth"
-    return WeightsFile(asset=Asset(name=name, kind="weights", sha256=sha256,
-                                   shared_subpath=f"weights/stage_gan/{name}"),
-                       licence="same as srbench (trained by srbench)",
-                       source=f"srbench methods/stage_gan/weights/{name}")
+def srbench_weights(folder: Path, name: str, sha256: str, method: str, override: str | None = None) -> Path:
+    """Verified path of an srbench-trained checkpoint: `folder/weights/name`, else
+    $SRBENCH_SHARED/weights/<folder>/<name> or the cache. A wrong checksum is an error, absence Unavailable.
+    An explicit `override` (the user's own retraining of the same architecture) is used as given."""
+    if override:
+        if not Path(override).is_file():
+            raise AssetError(f"{override}: no such file")
+        return Path(override)
+    asset = Asset(name=name, kind="weights", sha256=sha256, shared_subpath=f"weights/{folder.name}/{name}")
+    local = folder / "weights" / name
+    try:
+        return asset.resolve(str(local) if local.is_file() else None)
+    except ChecksumError:
+        raise
+    except AssetError as exc:
+        raise Unavailable(f"{method}: weights unavailable: {exc}") from None
 
 
 @register_method("stage-gan")
@@ -43,21 +54,17 @@ class StageGANMethod(SRMethod):
     receptive_field = 64
 
     def build(self, scale: int):
-        entry = _shipped().get(f"x{scale}", {})
-        wf = weights_file(scale, entry.get("sha256"))
-        explicit = self.weights_override or str(HERE / "weights" / wf.asset.name)
-        if not Path(explicit).is_file() and not self.weights_override:
-            explicit = None  # fall back to $SRBENCH_SHARED / cache
+        entry = _shipped().get(f"x{scale}")
         if not entry:
-            from srbench.errors import Unavailable
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
-        path = resolve_weights(wf, self.name, explicit)
+        path = srbench_weights(HERE, f"stage_gan_x{scale}_fp16.pth", entry["sha256"], self.name,
+                               self.weights_override)
         net = StageGAN(StageGANConfig(**entry["arch"]))
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
         load_strict(net, state, path)
         # pix2pix-style generators trained with batch 1 run with each image's own BatchNorm statistics.
         set_per_image_stats(net, entry.get("per_image_stats", True))
-        return net, f"sha256:{entry['sha256']}"
+        return net, f"sha256:{sha256_file(path) if self.weights_override else entry['sha256']}"
 
     def forward(self, net, x: torch.Tensor, scale: int) -> torch.Tensor:
         return (net(x * 2.0 - 1.0) + 1.0) / 2.0
