@@ -1,8 +1,8 @@
 """Loading the generators srbench trained itself (fp16 state_dicts committed next to their adapters).
 
-The file is an `Asset` with a recorded sha256, so an edited or truncated checkpoint fails loudly; a missing
-one makes the method `Unavailable`. Weights are stored in fp16 to keep the repository small and cast back to
-fp32 for inference.
+The file is an `Asset` with a recorded sha256, so an edited or truncated checkpoint fails loudly
+(`ChecksumError`); a missing one makes the method `Unavailable`. Weights are stored in fp16 to keep the
+repository small and cast back to fp32 for inference.
 """
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ from pathlib import Path
 import torch
 
 from ..assets import Asset, sha256_file
-from ..errors import UserError
+from ..errors import AssetError, ChecksumError, Unavailable, UserError
 from ..methods.base import load_state_dict
-from ..methods.pretrained import WeightsFile, load_strict, resolve_weights
+from ..methods.pretrained import load_strict
 
 
-def trained_weights(filename: str, sha256: str, method: str) -> WeightsFile:
-    return WeightsFile(asset=Asset(filename, "weights", sha256=sha256), licence="same as srbench",
-                       source=f"trained by srbench (`srbench train`), see methods/*/MODEL_CARD.md of {method}")
+def trained_weights(filename: str, sha256: str, method: str) -> Asset:
+    """The committed checkpoint `filename` of `method` (found in the method's folder, see `load_trained`)."""
+    return Asset(filename, "weights", sha256=sha256)
 
 
-def load_trained(net: torch.nn.Module, weights: WeightsFile, method: str, folder: Path,
+def load_trained(net: torch.nn.Module, weights: Asset, method: str, folder: Path,
                  explicit: str | None = None) -> tuple[torch.nn.Module, str]:
     """Load `weights` (the committed file of that name in `folder`, the method's folder, verified against its
     sha256) into `net`; an `explicit` file (a user's own `srbench train` output) is taken as it is and
@@ -31,7 +31,12 @@ def load_trained(net: torch.nn.Module, weights: WeightsFile, method: str, folder
         if not path.is_file():
             raise UserError(f"{explicit}: no such weights file")
     else:
-        path = resolve_weights(weights, method, str(folder / weights.asset.name))
+        try:
+            path = weights.resolve(folder / weights.name)
+        except ChecksumError:
+            raise
+        except AssetError as exc:
+            raise Unavailable(f"{method}: trained weights unavailable: {exc}") from None
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
     load_strict(net, state, path)
-    return net, f"sha256:{sha256_file(path) if explicit else weights.asset.sha256}"
+    return net, f"sha256:{sha256_file(path) if explicit else weights.sha256}"
