@@ -267,3 +267,23 @@ def test_torchrun_ddp_two_processes_on_cpu(hr_folder, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads((tmp_path / "run-0.json").read_text())["world_size"] == 2
     assert (tmp_path / GENERATOR).is_file() and len((tmp_path / "log.csv").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize("name", ["srresnet", "srgan", "msfm-gan", "mr-srgan", "wp-srgan", "bi-gans-st"])
+def test_committed_checkpoints_load_and_run(name):
+    """The committed fp16 checkpoints match their recorded sha256 and their architectures (strict load)."""
+    rng = np.random.default_rng(0)
+    lr = rng.integers(0, 256, (10, 9, 3), dtype=np.uint8)
+    out = create_method(name).super_resolve(lr, 4)
+    assert out.pixels.shape == (40, 36, 3) and out.pixels.dtype == np.uint8
+
+
+def test_bi_gans_st_stays_within_xi_of_the_perceptual_branch():
+    rng = np.random.default_rng(1)
+    lr = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+    fused = create_method("bi-gans-st").super_resolve(lr, 4).pixels.astype(int)
+    wp = create_method("wp-srgan").super_resolve(lr, 4).pixels.astype(int)
+    mr = create_method("mr-srgan").super_resolve(lr, 4).pixels.astype(int)
+    assert np.abs(fused - wp).max() <= 1                  # 0.73 grey levels, plus uint8 rounding
+    between = (np.minimum(wp, mr) - 1 <= fused) & (fused <= np.maximum(wp, mr) + 1)
+    assert between.all()                                  # a move towards MR-SRGAN, never away from it

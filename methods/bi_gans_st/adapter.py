@@ -10,8 +10,8 @@ from srbench.train.trained import load_trained, trained_weights
 from .arch import XI_GREY_LEVELS, MRSRGANGenerator, soft_threshold_fusion, wp_srgan_generator
 
 FOLDER = Path(__file__).parent
-MR_WEIGHTS = trained_weights("mr_srgan_x4_srbench.pth", "PENDING", "mr-srgan")
-WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "PENDING", "wp-srgan")
+MR_WEIGHTS = trained_weights("mr_srgan_x4_srbench.pth", "a83e4b01c660f7651290bbdca390cfce4698389aa04a32d4623c91877789a024", "mr-srgan")
+WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "28019f637836036877b167bf20e47153a52852916163b5a4a3de2be33d420c1a", "wp-srgan")
 
 
 class _Branch(SRMethod):

@@ -9,7 +9,7 @@ from srbench.train.trained import load_trained, trained_weights
 
 from .arch import MSFMGenerator
 
-WEIGHTS = trained_weights("msfm_gan_x4_srbench.pth", "PENDING", "msfm-gan")
+WEIGHTS = trained_weights("msfm_gan_x4_srbench.pth", "4db077e83434f9eb6d4175d402c9235f746c4711703803728d193561e381c469", "msfm-gan")
 
 
 @register_method("msfm-gan")

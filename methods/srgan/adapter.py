@@ -7,7 +7,7 @@ from srbench.methods import register_method
 from srbench.train.trained import trained_weights
 from srbench_methods.srresnet.adapter import SRResNetFamily
 
-WEIGHTS = trained_weights("srgan_x4_srbench.pth", "PENDING", "srgan")
+WEIGHTS = trained_weights("srgan_x4_srbench.pth", "b8fe72b7c0e6b159ca09f14f5d7e2f763fcdf7aa3b78d768e09cccb049bd73b2", "srgan")
 
 
 @register_method("srgan")

@@ -9,7 +9,7 @@ from srbench.train.trained import load_trained, trained_weights
 
 from .arch import SRResNet
 
-WEIGHTS = trained_weights("srresnet_x4_srbench.pth", "PENDING", "srresnet")
+WEIGHTS = trained_weights("srresnet_x4_srbench.pth", "81a838ade054dff986373537aa84e274ca98619736099acc834b5b604437dcab", "srresnet")
 
 
 class SRResNetFamily(SRMethod):
