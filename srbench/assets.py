@@ -14,7 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import PART_SUFFIX, atomic_write, temp_prefix
+from .atomic import PART_SUFFIX, temp_prefix
 from .errors import AssetError, ChecksumError
 
 
@@ -45,11 +45,6 @@ def verify_sha256(path: Path, expected: str | None) -> None:
     actual = sha256_file(path)
     if actual != expected.lower():
         raise ChecksumError(f"{path}: checksum mismatch (sha256 {actual[:16]}..., expected {expected[:16]}...)")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically (see `srbench.atomic`)."""
-    atomic_write(path, data)
 
 
 def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 60.0) -> Path:

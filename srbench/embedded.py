@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .assets import atomic_write_bytes, cache_root, sha256_file
+from .assets import cache_root, sha256_file
+from .atomic import atomic_write
 from .datasets import DEFAULT, Dataset, DatasetImage, pixel_sha256
 from .download import temp_dir_beside
 from .errors import AssetError
@@ -82,7 +83,7 @@ def _build(dest: Path) -> None:
             (tmp / "HR" / f"{name}.png").write_bytes(encode_png(arr))
             record[name] = {"sha256": sha256_file(tmp / "HR" / f"{name}.png"), "pixels": pixels}
         manifest = {"recipe": RECIPE, "max_side": MAX_SIDE, "source": str(skimage_data_dir()), "images": record}
-        atomic_write_bytes(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
+        atomic_write(tmp / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True).encode())
         if dest.exists():  # stale or damaged: move it aside first, a rename cannot replace a full folder
             old = temp_dir_beside(dest)
             os.replace(dest, old / dest.name)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..assets import atomic_write_bytes
+from ..atomic import atomic_write
 from ..errors import UserError
 from .data import PairedPatchSampler
 from .recipe import RECIPES, TrainConfig, TrainRecipe
@@ -37,7 +37,7 @@ def create_recipe(name: str, config: TrainConfig) -> TrainRecipe:
 def save_checkpoint(path: Path, recipe: TrainRecipe, step: int) -> None:
     buffer = io.BytesIO()
     torch.save({"step": step, "recipe": recipe.name, "state": recipe.state_dict()}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path, recipe: TrainRecipe) -> int:
@@ -56,7 +56,7 @@ def export_generator(recipe: TrainRecipe, path: Path) -> None:
     state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.generator().state_dict().items()}
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 class CsvLog:
@@ -77,7 +77,7 @@ class CsvLog:
             writer = csv.DictWriter(buffer, fieldnames=self.fields)
             writer.writeheader()
             writer.writerows(self.rows)
-        atomic_write_bytes(self.path, buffer.getvalue().encode())
+        atomic_write(self.path, buffer.getvalue().encode())
 
     def add(self, row: dict) -> None:
         if self.fields is None:
@@ -132,7 +132,7 @@ def train(recipe_name: str, data: list[str], iters: int, out: str | os.PathLike,
                 "images": len(sampler.pairs), "skipped_small_images": sampler.skipped, "world_size": world,
                 "config": {k: v for k, v in vars(cfg).items()},
                 "vgg": getattr(recipe, "vgg_identity", None), "torch": torch.__version__}
-        atomic_write_bytes(out / f"run-{start}.json", json.dumps(meta, indent=1, default=str).encode())
+        atomic_write(out / f"run-{start}.json", json.dumps(meta, indent=1, default=str).encode())
         log = CsvLog(out / LOG, start)
     t0 = time.time()
     for step in range(start, iters):
