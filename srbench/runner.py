@@ -197,7 +197,7 @@ def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: 
             return SROutput(pixels=pixels, native_y=None if native is None
                             else native[:, :, 0].astype(np.float64)), sr_key
     lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)
-    sr = method.super_resolve(lr, scale)
+    sr = method.super_resolve(lr, scale, image_name=Path(label).stem)
     sr = _validate_sr(sr, (lr.shape[0] * scale, lr.shape[1] * scale), label)
     if config.use_cache:
         if sr.native_y is not None:

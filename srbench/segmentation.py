@@ -11,8 +11,9 @@ classes); neither is available here. A prior is therefore pluggable:
   papers' semantic categories (sky, plant, building, ...).
 * `FolderPrior`: the user's own probability maps, `<folder>/<key>.npy` holding HxWxK or KxHxW
   non-negative floats whose K channels sum to 1 per pixel (e.g. the output of a real segmentation net).
-  `<key>` is the image name when the caller knows it, else `content_key(image)` (first 16 hex digits
-  of the sha256 of the uint8 HxWxC pixels the prior is asked about).
+  `<key>` is tried in order: the keys the caller passes (SPSAGAN: the image name, then the content key of
+  its LR), then `content_key(image)` (first 16 hex digits of the sha256 of the uint8 HxWxC pixels the
+  prior is asked about).
 
 `prior_from_spec` picks one from a string: "kmeans" (default) or "folder:<path>"; the SR adapters read the
 spec from the SRBENCH_SEG_PRIOR environment variable.
@@ -138,6 +139,10 @@ def render_labels(labels: np.ndarray, palette: np.ndarray = PALETTE) -> np.ndarr
     return palette[labels]
 
 
+# What a caller knows about an image: a name, or names to try in order (None entries are skipped).
+PriorKey = str | tuple[str | None, ...] | None
+
+
 def content_key(img: np.ndarray) -> str:
     """Key of an image for `FolderPrior`: first 16 hex digits of the sha256 of its uint8 pixels (C order)."""
     arr = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
@@ -155,13 +160,13 @@ class SegmentationPrior:
         """What distinguishes this prior's outputs (goes into a method's cache identity)."""
         return self.name
 
-    def probabilities(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
+    def probabilities(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         raise NotImplementedError
 
-    def labels(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
+    def labels(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         return np.argmax(self.probabilities(img, key), axis=2)
 
-    def semantic_map(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
+    def semantic_map(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         """The RGB label picture Stage-GAN uses as its ground-truth semantic map."""
         return render_labels(self.labels(img, key))
 
@@ -182,7 +187,7 @@ class ClusterPrior(SegmentationPrior):
         self.num_classes = len(self.codebook)
         self.temperature = temperature
 
-    def probabilities(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
+    def probabilities(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         return soft_assign(pixel_features(img), self.codebook, self.temperature).astype(np.float32)
 
 
@@ -197,19 +202,21 @@ class FolderPrior(SegmentationPrior):
             raise UserError(f"{self.folder}: segmentation prior folder does not exist")
         self.num_classes = num_classes or NUM_CLASSES
 
-    def _path(self, img: np.ndarray, key: str | None) -> Path:
-        for candidate in ([key] if key else []) + [content_key(img)]:
+    def _path(self, img: np.ndarray, key: PriorKey) -> Path:
+        keys = (key,) if isinstance(key, str) else tuple(key or ())
+        candidates = list(dict.fromkeys([k for k in keys if k] + [content_key(img)]))
+        for candidate in candidates:
             path = self.folder / f"{candidate}.npy"
             if path.is_file():
                 return path
-        raise UserError(f"{self.folder}: no probability map for this image (looked for "
-                        f"{key + '.npy or ' if key else ''}{content_key(img)}.npy)")
+        looked = " or ".join(f"{c}.npy" for c in candidates)
+        raise UserError(f"{self.folder}: no probability map for this image (looked for {looked})")
 
     @property
     def identity(self) -> str:
         return f"folder:{self.folder.resolve()}"
 
-    def probabilities(self, img: np.ndarray, key: str | None = None) -> np.ndarray:
+    def probabilities(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         path = self._path(img, key)
         try:
             maps = np.load(path, allow_pickle=False)

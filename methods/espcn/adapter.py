@@ -34,7 +34,7 @@ class ESPCNMethod(PretrainedMethod):
                                  licence="MIT (Copyright (c) 2022 VuNguyenNhatThanh)")
                for s in (2, 3, 4)}
 
-    def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:
+    def super_resolve(self, lr: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
         self.check_scale(scale)
         if lr.ndim == 2:
             lr = lr[:, :, None]

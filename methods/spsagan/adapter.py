@@ -1,8 +1,9 @@
 """SPSAGAN adapter (x4): LR RGB in [0, 1] + segmentation probabilities of the MATLAB-bicubic upsampled LR.
 
 The segmentation prior comes from `SRBENCH_SEG_PRIOR` ("kmeans", the default colour/texture fallback, or
-"folder:<path>" with the user's own maps; srbench.segmentation). A folder map for an LR image is looked up
-as `<content_key(LR)>.npy` (srbench.segmentation.content_key of the uint8 LR pixels), at HR size or any
+"folder:<path>" with the user's own maps; srbench.segmentation). A folder map for an image is looked up
+as `<image name>.npy` (the file stem, e.g. `baby.npy`, when the runner knows it), then as
+`<content_key(LR)>.npy` (srbench.segmentation.content_key of the uint8 LR pixels), at HR size or any
 size (resampled). No trained SPSAGAN weights are public; the checkpoint here is srbench-trained.
 """
 from __future__ import annotations
@@ -65,7 +66,10 @@ class SPSAGANMethod(SRMethod):
 
     def segmentation(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         lr = np.rint(x[0].detach().cpu().numpy().transpose(1, 2, 0) * 255.0).clip(0, 255).astype(np.uint8)
-        probs = self.prior.probabilities(matlab.imresize(lr, scale), key=content_key(lr))
+        name, whole_hw = self.current_image
+        # A tile is not the image its name refers to: only a whole-image input may use the name.
+        by_name = name if name and tuple(lr.shape[:2]) == tuple(whole_hw) else None
+        probs = self.prior.probabilities(matlab.imresize(lr, scale), key=(by_name, content_key(lr)))
         return torch.from_numpy(probs.transpose(2, 0, 1)[None].copy()).to(x.device)
 
     def forward(self, net, x: torch.Tensor, scale: int) -> torch.Tensor:

@@ -55,6 +55,8 @@ class SRMethod:
         self.tile = tile
         self.tile_overlap = tile_overlap
         self._prepared: dict[int, object] = {}
+        # (name or None, LR height and width) of the image super_resolve is working on
+        self.current_image: tuple[str | None, tuple[int, int]] = (None, (0, 0))
 
     # ---- what a subclass provides
     def build(self, scale: int) -> tuple[torch.nn.Module | None, str]:
@@ -104,8 +106,12 @@ class SRMethod:
             raise SrbenchError(f"{self.name} x{scale}: network output contains NaN or Inf")
         return y[0].detach().cpu().double().numpy().transpose(1, 2, 0)
 
-    def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:
-        """uint8 LR (HxWx3 or HxWx1) -> SROutput at scale x the LR size."""
+    def super_resolve(self, lr: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
+        """uint8 LR (HxWx3 or HxWx1) -> SROutput at scale x the LR size.
+
+        `image_name` (the file stem, when the caller knows it) lets adapters whose side inputs are stored
+        per image, such as SPSAGAN's user-supplied segmentation maps, find them by name."""
+        self.current_image = (image_name, lr.shape[:2])
         spec = self.input_spec
         if lr.ndim == 2:
             lr = lr[:, :, None]

@@ -17,6 +17,6 @@ class Bicubic(SRMethod):
     def build(self, scale: int):
         return None, "matlab-imresize-bicubic"
 
-    def super_resolve(self, lr: np.ndarray, scale: int) -> SROutput:
+    def super_resolve(self, lr: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
         self.check_scale(scale)
         return SROutput(pixels=matlab.imresize(lr, scale))
