@@ -369,6 +369,15 @@ def test_facades_pairs_feed_the_recipe(tmp_path, layout):
     torch.testing.assert_close(target, batch["sem"] * 2 - 1)
     assert np.isfinite(recipe.step(batch)["l1_sem"])
 
+    # `srbench train stage-gan --data <folder holding Facades>` trains on the pairs, adversarial phase included
+    from srbench.train.loop import train
+
+    opts = dict(scale=8, ngf=4, depth=6, refiner_ngf=4, refiner_blocks=1, ndf=4, gan_weight=1)
+    train("stage-gan", [str(tmp_path)], 1, tmp_path / "run", TrainConfig(options=opts), progress=None)
+    assert json.loads((tmp_path / "run" / "run-0.json").read_text())["images"] == 2
+    log = (tmp_path / "run" / "log.csv").read_text().splitlines()
+    assert "loss_d" in log[0] and len(log) == 2
+
 
 def test_spsa_chunk_respects_memory_budget():
     layer = SPSA(16, 8, 4)

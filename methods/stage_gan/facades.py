@@ -7,15 +7,14 @@ Layouts understood (the paper uses 400 training and 100 validation images, pix2p
 Every photo and label map is resized to 256x256 as in the paper (MATLAB bicubic for photos, nearest
 neighbour for labels, whose colours are class codes).
 
-    python methods/stage_gan/facades.py --data-root DIR --scale 4 --iters N --out RUN [--resume]
+    srbench train stage-gan --data DIR/Facades --option scale=4 --iters N --out RUN [--resume]
 
-trains the `stage-gan` recipe on them with the labels as ground-truth semantic maps.
+trains the `stage-gan` recipe on them with the labels as ground-truth semantic maps (the recipe's
+`make_sampler` picks `FacadesSampler` for a folder named Facades, or a folder holding one).
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,17 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 def facades_root(data_root: str | os.PathLike | None = None) -> Path | None:
     root = Path(data_root or os.environ.get("SRBENCH_DATA", "")) / "Facades"
     return root if root.is_dir() else None
+
+
+def as_facades_folder(folder: str | os.PathLike) -> Path | None:
+    """`folder` itself when it is named Facades (any case), its Facades subfolder when it has one, else None."""
+    path = Path(folder).expanduser()
+    if path.name.lower() == "facades" and path.is_dir():
+        return path
+    for name in ("Facades", "facades"):
+        if (path / name).is_dir():
+            return path / name
+    return None
 
 
 def _split_dir(root: Path, split: str) -> Path:
@@ -82,63 +92,24 @@ def load_pair(photo: Path, label: Path | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 class FacadesSampler:
-    """Batches {'lr', 'hr', 'sem'} of whole 256x256 Facades images (random horizontal flips), batch 1."""
+    """Batches {'lr', 'hr', 'sem'} of whole 256x256 Facades images (random horizontal flips)."""
 
-    def __init__(self, root: Path, scale: int, split: str = "train", seed: int = 0, batch_size: int = 1):
+    def __init__(self, root: Path, scale: int, split: str = "train", seed: int = 0, batch_size: int = 1,
+                 degradation: str = "bicubic"):
         from srbench.degradations import degrade
 
-        self.items = []
+        self.pairs = []   # (LR, HR, label picture) per image
         for photo, label in find_pairs(root, split):
             hr, sem = load_pair(photo, label)
-            self.items.append((degrade("bicubic", hr, scale), hr, sem))
+            self.pairs.append((degrade(degradation, hr, scale), hr, sem))
+        self.skipped: list[str] = []   # every Facades image is used (all are resized to 256x256)
         self.seed, self.batch_size = seed, batch_size
 
     def batch(self, step: int, rank: int = 0) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, step, rank])
-        picks = [self.items[rng.integers(len(self.items))] for _ in range(self.batch_size)]
+        picks = [self.pairs[rng.integers(len(self.pairs))] for _ in range(self.batch_size)]
         flip = bool(rng.integers(2))
         to_t = lambda arrs: torch.from_numpy(np.ascontiguousarray(  # noqa: E731
             np.stack([a[:, ::-1] if flip else a for a in arrs]).transpose(0, 3, 1, 2))).float() / 255.0
         return {"lr": to_t([p[0] for p in picks]), "hr": to_t([p[1] for p in picks]),
                 "sem": to_t([p[2] for p in picks])}
-
-
-def main(argv=None) -> int:
-    if __package__ in (None, ""):
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from srbench.methods import discover_methods
-    from srbench.train.loop import CsvLog, export_generator, load_checkpoint, save_checkpoint, create_recipe
-    from srbench.train.recipe import TrainConfig
-
-    ap = argparse.ArgumentParser(description="train Stage-GAN on CMP Facades")
-    ap.add_argument("--data-root", default=os.environ.get("SRBENCH_DATA"))
-    ap.add_argument("--scale", type=int, choices=(4, 8), default=4)
-    ap.add_argument("--iters", type=int, required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE")
-    args = ap.parse_args(argv)
-    root = facades_root(args.data_root)
-    if root is None:
-        raise UserError(f"{args.data_root}/Facades: not found")
-    discover_methods()
-    options = dict(o.split("=", 1) for o in args.option)
-    options["scale"] = args.scale
-    recipe = create_recipe("stage-gan", TrainConfig(options=options))
-    sampler = FacadesSampler(root, args.scale)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.pt"
-    start = load_checkpoint(ckpt, recipe) if args.resume and ckpt.exists() else 0
-    log = CsvLog(out / "log.csv", start)
-    for step in range(start, args.iters):
-        torch.manual_seed(step)
-        log.add({"step": step + 1, **recipe.step(sampler.batch(step))})
-        if (step + 1) % 100 == 0 or step + 1 == args.iters:
-            save_checkpoint(ckpt, recipe, step + 1)
-            export_generator(recipe, out / "generator_fp16.pth")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

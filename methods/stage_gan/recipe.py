@@ -5,8 +5,8 @@ batch 1, Gaussian N(0, 0.02) initialisation; all images in [-1, 1]. Each discrim
 condition concatenated with the real or generated output (D0: MR + semantic map, D1: [MR, semantic map] +
 HR, D2: Stage-1 image + HR) and its patch responses are averaged into one probability (losses.generator_nll).
 
-The ground-truth semantic map of a patch is the Facades label picture when one is given (batch key "sem"),
-else srbench's colour/texture cluster map of the HR patch (srbench.segmentation.ClusterPrior, rendered with
+The ground-truth semantic map of a patch is the Facades label picture when one is given (batch key "sem":
+`--data` names a Facades folder, see facades.py), else srbench's colour/texture cluster map of the HR patch (srbench.segmentation.ClusterPrior, rendered with
 its palette), see MODEL_CARD.md.
 
 Options (`--option KEY=VALUE`): scale (4 or 8), ngf, depth, refiner_ngf, refiner_blocks, ndf, residual (0/1),
@@ -19,11 +19,13 @@ import torch
 from torch import nn
 
 from srbench import matlab
+from srbench.errors import UserError
 from srbench.segmentation import ClusterPrior
 from srbench.train import TrainRecipe, register_recipe
 from srbench.train import losses
 
 from .arch import PatchDiscriminator, StageGAN, StageGANConfig
+from .facades import FacadesSampler, as_facades_folder
 
 L1_WEIGHT = 100.0
 
@@ -93,6 +95,17 @@ class StageGANRecipe(TrainRecipe):
                 init_weights(self.nets[k])
             self.optimizers["D"] = torch.optim.Adam(params, lr=self.config.lr, betas=(0.5, 0.999))
         self.prior = ClusterPrior()
+
+    def make_sampler(self, data, max_images=None):
+        """Whole 256x256 Facades photos with their label maps when --data is a Facades folder (the paper's
+        data), else HR patches whose semantic targets srbench derives (semantic_target)."""
+        facades = [as_facades_folder(d) for d in data]
+        if not any(facades):
+            return super().make_sampler(data, max_images)
+        if len(data) > 1:
+            raise UserError(f"stage-gan: train on one Facades folder at a time (got --data {', '.join(data)})")
+        return FacadesSampler(facades[0], self.config.scale, seed=self.config.seed,
+                              batch_size=self.config.batch_size, degradation=self.config.degradation)
 
     def semantic_target(self, batch) -> torch.Tensor:
         if "sem" in batch:

@@ -2,7 +2,7 @@
 
 Single process unless WORLD_SIZE > 1 (then launched by `torchrun`: one process per GPU, DistributedDataParallel,
 each rank drawing its own patches). Every step is reproducible from (seed, step): the batch comes from
-`PairedPatchSampler.batch(step, rank)` and torch's global RNG is reseeded per step, so a run resumed from a
+`recipe.make_sampler(...).batch(step, rank)` (a pure function of seed, step and rank) and torch's global RNG is reseeded per step, so a run resumed from a
 checkpoint takes exactly the steps an uninterrupted run would have taken (the checkpoint holds networks,
 optimisers and schedules).
 """
@@ -19,7 +19,6 @@ import torch
 
 from ..atomic import atomic_write
 from ..errors import UserError
-from .data import PairedPatchSampler
 from .recipe import RECIPES, TrainConfig, TrainRecipe
 
 CHECKPOINT = "checkpoint.pt"
@@ -115,8 +114,7 @@ def train(recipe_name: str, data: list[str], iters: int, out: str | os.PathLike,
         raise UserError(f"{ckpt_path}: a checkpoint exists; pass --resume to continue it or choose another --out")
     recipe = create_recipe(recipe_name, config)
     cfg = recipe.config
-    sampler = PairedPatchSampler(data, cfg.scale, cfg.hr_patch, cfg.batch_size, cfg.degradation, seed=cfg.seed,
-                                 max_images=max_images, upsampled=recipe.input_key == "lr_up")
+    sampler = recipe.make_sampler(data, max_images=max_images)
     start = load_checkpoint(ckpt_path, recipe) if resume and ckpt_path.exists() else 0
     if start and config.lr is not None:   # an explicit --lr on resume overrides the saved one
         for opt in recipe.optimizers.values():

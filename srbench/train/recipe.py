@@ -87,6 +87,15 @@ class TrainRecipe:
     def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         raise NotImplementedError
 
+    def make_sampler(self, data: list[str], max_images: int | None = None):
+        """The source of training batches (`.batch(step, rank)`, `.pairs`, `.skipped`): by default aligned
+        random patches from folders of HR images; recipes with paired data of their own override it."""
+        from .data import PairedPatchSampler
+
+        cfg = self.config
+        return PairedPatchSampler(data, cfg.scale, cfg.hr_patch, cfg.batch_size, cfg.degradation, seed=cfg.seed,
+                                  max_images=max_images, upsampled=self.input_key == "lr_up")
+
     # ---- provided
     def generator(self) -> nn.Module:
         return unwrap(self.nets[self.generator_key])
