@@ -391,20 +391,7 @@ def test_spsa_chunk_respects_memory_budget():
 @pytest.mark.parametrize("name,scale", [("stage-gan", 4), ("stage-gan", 8), ("spsagan", 4)])
 def test_shipped_checkpoint_beats_bicubic(shared_datasets, name, scale):
     """The srbench-trained (L1-dominated) checkpoints must beat MATLAB bicubic in Y-PSNR on Set5 images."""
-    from srbench.degradations import degrade
-    from srbench.imageio import read_image
-    from srbench.methods import create_method
-    from srbench.metrics import EvalContext, EvalImage, create_metric
+    from set5_gain import psnr_gains_over_bicubic
 
-    method, psnr = create_method(name), create_metric("psnr_y")
-    ctx = EvalContext.make(scale)
-    gains = []
-    for image in ("bird", "butterfly"):
-        hr = read_image(shared_datasets / "Set5" / "HR" / f"{image}.png")
-        hr = hr[: hr.shape[0] // scale * scale, : hr.shape[1] // scale * scale]
-        lr = degrade("bicubic", hr, scale, use_cache=False)
-        bicubic = create_method("bicubic").super_resolve(lr, scale)
-        sr = method.super_resolve(lr, scale)
-        ref = EvalImage(hr)
-        gains.append(psnr.compute(EvalImage(sr.pixels), ref, ctx) - psnr.compute(EvalImage(bicubic.pixels), ref, ctx))
+    gains = psnr_gains_over_bicubic(shared_datasets, name, scale, images=("bird", "butterfly"))
     assert min(gains) > 0.2, gains

@@ -11,7 +11,7 @@ from .arch import XI_GREY_LEVELS, MRSRGANGenerator, soft_threshold_fusion, wp_sr
 
 FOLDER = Path(__file__).parent
 MR_WEIGHTS = trained_weights("mr_srgan_x4_srbench.pth", "a83e4b01c660f7651290bbdca390cfce4698389aa04a32d4623c91877789a024", "mr-srgan")
-WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "28019f637836036877b167bf20e47153a52852916163b5a4a3de2be33d420c1a", "wp-srgan")
+WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "8a71129fb9de644fa67522b4476ca508147af2da76e3358da2552e8007757ba8", "wp-srgan")
 
 
 class _Branch(SRMethod):
