@@ -214,7 +214,13 @@ class FolderPrior(SegmentationPrior):
 
     @property
     def identity(self) -> str:
-        return f"folder:{self.folder.resolve()}"
+        """The folder and a digest of its maps' names, sizes and modification times: SR outputs cached under
+        this identity are not reused after a map is edited, added or removed."""
+        listing = hashlib.sha256()
+        for path in sorted(self.folder.glob("*.npy")):
+            st = path.stat()
+            listing.update(f"{path.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return f"folder:{self.folder.resolve()}:{listing.hexdigest()[:16]}"
 
     def probabilities(self, img: np.ndarray, key: PriorKey = None) -> np.ndarray:
         path = self._path(img, key)

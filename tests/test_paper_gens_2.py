@@ -268,6 +268,13 @@ def test_runner_finds_user_maps_by_image_name(tmp_path, monkeypatch):
     one_hot[2] = 1.0
     np.save(maps / "cat.npy", one_hot)
     assert main(args) == 0
+    # an edited map must not be served from the SR cache of the old one
+    from srbench.segmentation import prior_from_spec
+
+    before = prior_from_spec(f"folder:{maps}").identity
+    one_hot[2], one_hot[5] = 0.0, 1.0
+    np.save(maps / "cat.npy", one_hot[:, :16, :12])
+    assert prior_from_spec(f"folder:{maps}").identity != before
 
 
 # ---------------------------------------------------------------- one training step each

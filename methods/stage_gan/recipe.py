@@ -6,8 +6,8 @@ condition concatenated with the real or generated output (D0: MR + semantic map,
 HR, D2: Stage-1 image + HR) and its patch responses are averaged into one probability (losses.generator_nll).
 
 The ground-truth semantic map of a patch is the Facades label picture when one is given (batch key "sem":
-`--data` names a Facades folder, see facades.py), else srbench's colour/texture cluster map of the HR patch (srbench.segmentation.ClusterPrior, rendered with
-its palette), see MODEL_CARD.md.
+`--data` names a Facades folder, see facades.py), else srbench's colour/texture cluster map of the HR patch
+(srbench.segmentation.ClusterPrior, rendered with its palette), see MODEL_CARD.md.
 
 Options (`--option KEY=VALUE`): scale (4 or 8), ngf, depth, refiner_ngf, refiner_blocks, ndf, residual (0/1),
 gan_weight (1 = paper; 0 = the L1-only pre-training srbench uses before the adversarial phase).
