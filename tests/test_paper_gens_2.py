@@ -348,7 +348,7 @@ def test_facades_pairs_feed_the_recipe(tmp_path, layout):
     from PIL import Image
 
     from srbench.train.loop import create_recipe
-    from srbench_methods.stage_gan.facades import FacadesSampler, facades_root, find_pairs
+    from srbench_methods.stage_gan.facades import FacadesSampler, as_facades_folder, find_pairs
 
     split = tmp_path / "Facades" / "train"
     split.mkdir(parents=True)
@@ -364,7 +364,7 @@ def test_facades_pairs_feed_the_recipe(tmp_path, layout):
             pal = Image.fromarray(label, mode="P")
             pal.putpalette([0, 0, 170, 0, 85, 255, 255, 170, 0, 170, 0, 0] + [0] * 756)
             pal.save(split / f"cmp_b{k:04d}.png")
-    root = facades_root(tmp_path)
+    root = as_facades_folder(tmp_path)
     assert root is not None and len(find_pairs(root)) == 2
     sampler = FacadesSampler(root, scale=8)
     batch = sampler.batch(0)

@@ -15,14 +15,13 @@ import numpy as np
 import torch
 
 from srbench import matlab
-from srbench.assets import sha256_file
 from srbench.errors import Unavailable
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod, load_state_dict
-from srbench.methods.pretrained import load_strict
+from srbench.methods.base import InputSpec, SRMethod
+from srbench.train.trained import load_trained
 from srbench.segmentation import content_key, prior_from_spec
 
-from ..stage_gan.adapter import srbench_weights  # the same srbench-trained checkpoint lookup
+from ..stage_gan.adapter import committed_weights  # the same srbench-trained checkpoint layout
 from .arch import SPSAGANConfig, SPSAGenerator
 from .recipe import PATTERN_FILE, load_pattern
 
@@ -57,12 +56,11 @@ class SPSAGANMethod(SRMethod):
         entry = config.get(f"x{scale}")
         if not entry:
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
-        path = srbench_weights(HERE, f"spsagan_x{scale}_fp16.pth", entry["sha256"], self.name, self.weights_override)
-        net = generator_for(entry)
-        load_strict(net, {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}, path)
+        net, identity = load_trained(generator_for(entry),
+                                     committed_weights(HERE, f"spsagan_x{scale}_fp16.pth", entry["sha256"], self.name),
+                                     self.name, HERE / "weights", self.weights_override)
         net.spsa.chunk = ATTENTION_CHUNK
-        digest = sha256_file(path) if self.weights_override else entry["sha256"]
-        return net, f"sha256:{digest}:prior={self.prior.identity}"
+        return net, f"{identity}:prior={self.prior.identity}"
 
     def segmentation(self, x: torch.Tensor, scale: int) -> torch.Tensor:
         lr = np.rint(x[0].detach().cpu().numpy().transpose(1, 2, 0) * 255.0).clip(0, 255).astype(np.uint8)

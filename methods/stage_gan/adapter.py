@@ -9,11 +9,11 @@ from pathlib import Path
 
 import torch
 
-from srbench.assets import Asset, sha256_file
-from srbench.errors import AssetError, ChecksumError, Unavailable
+from srbench.assets import Asset
+from srbench.errors import Unavailable
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod, load_state_dict
-from srbench.methods.pretrained import load_strict
+from srbench.methods.base import InputSpec, SRMethod
+from srbench.train.trained import load_trained, trained_weights
 
 from .arch import StageGAN, StageGANConfig, set_per_image_stats
 
@@ -23,26 +23,14 @@ HERE = Path(__file__).resolve().parent
 CONFIG_FILE = HERE / "weights" / "config.json"
 
 
+def committed_weights(folder: Path, name: str, sha256: str, method: str) -> Asset:
+    """The checkpoint `name` committed in `folder/weights/` (a copy may also stand at
+    $SRBENCH_SHARED/weights/<folder name>/<name>)."""
+    return trained_weights(name, sha256, method, shared_subpath=f"weights/{folder.name}/{name}")
+
+
 def _shipped() -> dict:
     return json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.is_file() else {}
-
-
-def srbench_weights(folder: Path, name: str, sha256: str, method: str, override: str | None = None) -> Path:
-    """Verified path of an srbench-trained checkpoint: `folder/weights/name`, else
-    $SRBENCH_SHARED/weights/<folder>/<name> or the cache. A wrong checksum is an error, absence Unavailable.
-    An explicit `override` (the user's own retraining of the same architecture) is used as given."""
-    if override:
-        if not Path(override).is_file():
-            raise AssetError(f"{override}: no such file")
-        return Path(override)
-    asset = Asset(name=name, kind="weights", sha256=sha256, shared_subpath=f"weights/{folder.name}/{name}")
-    local = folder / "weights" / name
-    try:
-        return asset.resolve(str(local) if local.is_file() else None)
-    except ChecksumError:
-        raise
-    except AssetError as exc:
-        raise Unavailable(f"{method}: weights unavailable: {exc}") from None
 
 
 @register_method("stage-gan")
@@ -57,14 +45,13 @@ class StageGANMethod(SRMethod):
         entry = _shipped().get(f"x{scale}")
         if not entry:
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
-        path = srbench_weights(HERE, f"stage_gan_x{scale}_fp16.pth", entry["sha256"], self.name,
-                               self.weights_override)
-        net = StageGAN(StageGANConfig(**entry["arch"]))
-        state = {k: v.float() if v.is_floating_point() else v for k, v in load_state_dict(path).items()}
-        load_strict(net, state, path)
+        net, identity = load_trained(StageGAN(StageGANConfig(**entry["arch"])),
+                                     committed_weights(HERE, f"stage_gan_x{scale}_fp16.pth", entry["sha256"],
+                                                       self.name),
+                                     self.name, HERE / "weights", self.weights_override)
         # pix2pix-style generators trained with batch 1 run with each image's own BatchNorm statistics.
         set_per_image_stats(net, entry.get("per_image_stats", True))
-        return net, f"sha256:{sha256_file(path) if self.weights_override else entry['sha256']}"
+        return net, identity
 
     def forward(self, net, x: torch.Tensor, scale: int) -> torch.Tensor:
         return (net(x * 2.0 - 1.0) + 1.0) / 2.0

@@ -28,11 +28,6 @@ SIZE = 256
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def facades_root(data_root: str | os.PathLike | None = None) -> Path | None:
-    root = Path(data_root or os.environ.get("SRBENCH_DATA", "")) / "Facades"
-    return root if root.is_dir() else None
-
-
 def as_facades_folder(folder: str | os.PathLike) -> Path | None:
     """`folder` itself when it is named Facades (any case), its Facades subfolder when it has one, else None."""
     path = Path(folder).expanduser()

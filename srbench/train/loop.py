@@ -2,9 +2,9 @@
 
 Single process unless WORLD_SIZE > 1 (then launched by `torchrun`: one process per GPU, DistributedDataParallel,
 each rank drawing its own patches). Every step is reproducible from (seed, step): the batch comes from
-`recipe.make_sampler(...).batch(step, rank)` (a pure function of seed, step and rank) and torch's global RNG is reseeded per step, so a run resumed from a
-checkpoint takes exactly the steps an uninterrupted run would have taken (the checkpoint holds networks,
-optimisers and schedules).
+`recipe.make_sampler(...).batch(step, rank)`, a pure function of seed, step and rank, and torch's global RNG
+is reseeded per step, so a run resumed from a checkpoint takes exactly the steps an uninterrupted run would
+have taken (the checkpoint holds networks, optimisers and schedules).
 """
 from __future__ import annotations
 

@@ -16,15 +16,16 @@ from ..methods.base import load_state_dict
 from ..methods.pretrained import load_strict
 
 
-def trained_weights(filename: str, sha256: str, method: str) -> Asset:
-    """The committed checkpoint `filename` of `method` (found in the method's folder, see `load_trained`)."""
-    return Asset(filename, "weights", sha256=sha256)
+def trained_weights(filename: str, sha256: str, method: str, shared_subpath: str | None = None) -> Asset:
+    """The committed checkpoint `filename` of `method` (found in the method's folder, see `load_trained`;
+    `shared_subpath` is where a copy may stand under $SRBENCH_SHARED when the folder lacks it)."""
+    return Asset(filename, "weights", sha256=sha256, shared_subpath=shared_subpath)
 
 
 def load_trained(net: torch.nn.Module, weights: Asset, method: str, folder: Path,
                  explicit: str | None = None) -> tuple[torch.nn.Module, str]:
-    """Load `weights` (the committed file of that name in `folder`, the method's folder, verified against its
-    sha256) into `net`; an `explicit` file (a user's own `srbench train` output) is taken as it is and
+    """Load `weights` (the committed file of that name in `folder`, else the shared or cached copy, verified
+    against its sha256) into `net`; an `explicit` file (a user's own `srbench train` output) is taken as it is and
     identified by its own sha256. Returns (net, identity)."""
     if explicit:
         path = Path(explicit).expanduser()
@@ -32,7 +33,8 @@ def load_trained(net: torch.nn.Module, weights: Asset, method: str, folder: Path
             raise UserError(f"{explicit}: no such weights file")
     else:
         try:
-            path = weights.resolve(folder / weights.name)
+            local = folder / weights.name
+            path = weights.resolve(local if local.is_file() else None)
         except ChecksumError:
             raise
         except AssetError as exc:
