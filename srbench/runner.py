@@ -18,9 +18,11 @@ import pandas as pd
 
 from . import __version__, matlab, results_cache
 from .degradations import DEGRADATIONS, degrade, pixels_hash
+from .devices import resolve_device
 from .errors import SrbenchError, Unavailable, UserError
 from .atomic import atomic_write, sweep_partials
 from .run_layout import sr_image_path
+from .skips import short_reason
 from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
 from .methods import SRMethod, SROutput, discover_methods
@@ -44,7 +46,7 @@ class RunConfig:
     protocol: str = "matlab"
     crop_border: int | None = None
     data_root: str | None = None
-    device: str = "cpu"
+    device: str = "auto"  # resolved by `srbench.devices.resolve_device` before the run starts
     tile: int | None = None
     arch: str | None = None
     use_cache: bool = True
@@ -60,6 +62,7 @@ class RunResult:
     summary: pd.DataFrame
     errors: list[dict] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    metrics_unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -330,10 +333,11 @@ def run(config: RunConfig) -> RunResult:
     if config.metrics is not None:
         config.metrics = _unique(config.metrics)
     validate_config(config)
+    config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
     out = Path(config.out)
     metrics, metrics_unavailable = select_metrics(config.metrics)
     for name, reason in metrics_unavailable.items():
-        _warn(f"metric {name} unavailable: {reason}")
+        _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
     datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
     methods = select_methods(config.methods, config.scales, config)
     _prepare_out(out)
@@ -384,14 +388,17 @@ def run(config: RunConfig) -> RunResult:
     }
     write_text_atomic(out / "run.json", json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
     skipped = {n: i.get("reason", "") for n, i in methods_info.items() if i["status"] == "skipped"}
-    return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped)
+    return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped,
+                     metrics_unavailable=metrics_unavailable)
 
 
 def _record_unusable(name: str, reason: str, scale: int, datasets, info: dict, errors: list[dict]) -> None:
     """A method that could not be constructed: skipped (Unavailable) or failed (an error per dataset)."""
     if not reason.startswith(FAILED_PREFIX):
+        short = short_reason(name, reason)  # the full reason goes to run.json
+        if not any(short_reason(name, s.get("reason", "")) == short for s in info["scales"].values()):
+            _warn(f"skipping {name} x{scale}: {short}")
         info["scales"][str(scale)] = {"status": "skipped", "reason": reason}
-        _warn(f"skipping {name} x{scale}: {reason}")
         return
     message = reason[len(FAILED_PREFIX):]
     info["scales"][str(scale)] = {"status": "failed", "reason": message}
