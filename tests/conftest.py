@@ -14,6 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# `srbench run` defaults to one worker process per core; tests run serially in-process unless they ask for
+# --jobs (tests/test_executors.py, tests/test_kill_resume.py), so that their monkeypatches apply to the work.
+os.environ.setdefault("SRBENCH_JOBS", "1")
 
 
 def _shared_root() -> Path | None:

@@ -42,7 +42,7 @@ def test_lr_cache_roundtrip(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     hr = rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)
     first = degrade("bicubic", hr, 4)
-    files = list(tmp_path.rglob("*.png"))
+    files = list(tmp_path.rglob("*.npy"))
     assert len(files) == 1
     np.testing.assert_array_equal(degrade("bicubic", hr, 4), first)
     assert not list(tmp_path.rglob("*.part"))
