@@ -81,7 +81,9 @@ def test_ma_and_pi_match_matlab_when_the_trained_model_resolves(shared):
     try:  # local copies only: the test must not depend on the network
         MA_MODEL.resolve(ma_model_explicit_path(), allow_download=False)
     except AssetError:
-        pytest.skip("trained Ma model not available locally (SRBENCH_MA_MODEL / $SRBENCH_SHARED/iqa-params)")
+        # "NOT CHECKED: " makes conftest repeat the reason at the end of the run (visible in CI output)
+        pytest.skip("NOT CHECKED: Ma/PI MATLAB parity: model not obtainable here "
+                    "(SRBENCH_MA_MODEL / $SRBENCH_SHARED/iqa-params/ma_model.mat)")
     from tests.test_niqe import CALIBRATION, TOLERANCE, _calibration, _matlab_rows
 
     rows = _matlab_rows(shared)
