@@ -56,6 +56,25 @@ def interior_downscale(vec: np.ndarray, factor: int) -> dict[int, float]:
     return out
 
 
+def separable_uint8(rng, h, w):
+    """img[r, c] = a[r] + b[c] (a, b integers): each 1-D pass of imresize has a closed form."""
+    a, b = rng.integers(30, 110, h), rng.integers(30, 110, w)
+    img = (a[:, None] + b[None, :]).astype(np.uint8)
+    return img, a, b
+
+
+def rounded_interior(a, b, factor):
+    """MATLAB on uint8: the row pass rounds a[r]-resampled + b[c] (b integer) to round(A) + b, the column pass
+    then gives round(A) + round(B). A float pipeline would give round(A + B)."""
+    A, B = interior_downscale(a, factor), interior_downscale(b, factor)
+    for values in (A, B):  # no value within rounding noise of a .5 tie, so the expectation is unambiguous
+        assert all(abs(v - np.floor(v) - 0.5) > 1e-9 for v in values.values())
+    rows, cols = sorted(A), sorted(B)
+    per_pass = np.array([[matlab_round(A[r]) + matlab_round(B[c]) for c in cols] for r in rows])
+    float_only = np.array([[matlab_round(A[r] + B[c]) for c in cols] for r in rows])
+    return rows, cols, per_pass, float_only
+
+
 def gaussian_window_2d(size: int, sigma: float) -> np.ndarray:
     """fspecial('gaussian', size, sigma): exp(-(x^2 + y^2) / (2 sigma^2)), normalised to sum 1."""
     half = (size - 1) / 2.0

@@ -12,7 +12,7 @@ import pytest
 
 from srbench import matlab as M
 from srbench.metrics.fidelity import ssim_index
-from matlab_reference import (BT601, BT601_OFFSET, interior_downscale, matlab_round, ssim_bruteforce)
+from matlab_reference import BT601, BT601_OFFSET, rounded_interior, separable_uint8, ssim_bruteforce
 
 # ---------------------------------------------------------------- rgb2ycbcr
 
@@ -107,32 +107,13 @@ def test_imresize_half_is_antialiased_keys_cubic():
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-15)
 
 
-def _separable_uint8(rng, h, w, channels=None):
-    """img[r, c] = a[r] + b[c] (a, b integers): each 1-D pass of imresize has a closed form."""
-    a, b = rng.integers(30, 110, h), rng.integers(30, 110, w)
-    img = (a[:, None] + b[None, :]).astype(np.uint8)
-    return img, a, b
-
-
-def _rounded_interior(a, b, factor):
-    """MATLAB on uint8: the row pass rounds a[r]-resampled + b[c] (b integer) to round(A) + b, the column pass
-    then gives round(A) + round(B). A float pipeline would give round(A + B)."""
-    A, B = interior_downscale(a, factor), interior_downscale(b, factor)
-    for values in (A, B):  # no value within rounding noise of a .5 tie, so the expectation is unambiguous
-        assert all(abs(v - np.floor(v) - 0.5) > 1e-9 for v in values.values())
-    rows, cols = sorted(A), sorted(B)
-    per_pass = np.array([[matlab_round(A[r]) + matlab_round(B[c]) for c in cols] for r in rows])
-    float_only = np.array([[matlab_round(A[r] + B[c]) for c in cols] for r in rows])
-    return rows, cols, per_pass, float_only
-
-
 @pytest.mark.parametrize("factor", [2, 3, 4])
 def test_imresize_uint8_rounds_after_each_pass(factor):
     rng = np.random.default_rng(10 + factor)
-    img, a, b = _separable_uint8(rng, 16 * factor, 15 * factor)
+    img, a, b = separable_uint8(rng, 16 * factor, 15 * factor)
     out = M.imresize(img, 1 / factor)
     assert out.dtype == np.uint8 and out.shape == (16, 15)
-    rows, cols, per_pass, float_only = _rounded_interior(a, b, factor)
+    rows, cols, per_pass, float_only = rounded_interior(a, b, factor)
     np.testing.assert_array_equal(out[np.ix_(rows, cols)], per_pass)
     assert np.any(per_pass != float_only)  # the data can tell the two rounding orders apart
 
