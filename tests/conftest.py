@@ -46,6 +46,19 @@ def shared_datasets(shared) -> Path:
     return root
 
 
+@pytest.fixture
+def niqe_model_file() -> Path:
+    """The NIQE pristine model, resolved as srbench resolves it (no download): tests that compute NIQE say so
+    with this fixture, so that a missing model skips them visibly here and fails them in CI."""
+    from srbench.errors import AssetError
+    from srbench.iqa_assets import NIQE_MODEL
+
+    try:
+        return Path(NIQE_MODEL.resolve(None, allow_download=False))
+    except AssetError as exc:
+        _missing_shared(f"the NIQE model file ({exc})")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "shared" in getattr(item, "fixturenames", ()) or "shared_datasets" in getattr(item, "fixturenames", ()):

@@ -20,7 +20,7 @@ def _rgb(seed, shape=(204, 110)):
 
 
 @pytest.fixture
-def synthetic_ma(tmp_path, monkeypatch, shared):
+def synthetic_ma(tmp_path, monkeypatch, niqe_model_file):  # PI and NIQE-PIRM need the NIQE model
     path = tmp_path / "model.mat"
     write_model(path, seed=11)
     monkeypatch.setenv("SRBENCH_MA_MODEL", str(path))

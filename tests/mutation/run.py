@@ -186,20 +186,24 @@ def main(argv: list[str] | None = None) -> int:
             missing.append(f"{m.path}: {m.name}: mutation target not found exactly once ({count} times): "
                            f"{m.target!r}")
     for line in missing:
-        print(line)
+        print(line, flush=True)
     work = Path(tempfile.mkdtemp(prefix="srbench-mutation-"))
     copy = work / "repo"
     results = []
     try:
         _copy_repo(copy)
         _check_import(copy, work)
-        selections = sorted({m.tests for m in mutations if (REPO / m.path).is_file()})
-        for sel in selections:  # the unmutated code must pass, or a "kill" means nothing
+        # The unmutated code must pass every selection, or a "kill" means nothing. Plain file lists are
+        # run together (one interpreter start); selections with options (-k ...) on their own.
+        selections = {m.tests for m in mutations}
+        files = sorted({t for sel in selections if not any(a.startswith("-") for a in sel) for t in sel})
+        batches = ([tuple(files)] if files else []) + sorted(s for s in selections if any(a.startswith("-") for a in s))
+        for sel in batches:
             rc, last = _pytest(copy, sel, work)
             if rc != 0:
                 print(f"mutation: the tests fail on the UNMUTATED code ({' '.join(sel)}): rc {rc}: {last}")
                 return 2
-        print(f"unmutated code: {len(selections)} test selections pass ({time.monotonic() - start:.0f}s)")
+        print(f"unmutated code: {len(files)} test files pass ({time.monotonic() - start:.0f}s)", flush=True)
         for m in mutations:
             if any(line.startswith(f"{m.path}: {m.name}:") for line in missing):
                 continue
