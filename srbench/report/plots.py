@@ -124,6 +124,7 @@ def point_boxes(ax, xs, ys) -> list[Bbox]:
 def text_box(label, renderer) -> Bbox:
     """The label's text box in display space, without its leader line (an Annotation's own extent
     includes the line, which reaches its point by design), padded by its white background."""
+    label.update_positions(renderer)  # an Annotation places its text only when drawn or asked to
     return Text.get_window_extent(label, renderer).padded(1.5)
 
 
