@@ -147,7 +147,9 @@ def create_generic_method(spec: str, arch: str | None = None, **kwargs) -> SRMet
     if path.suffix.lower() in (".yaml", ".yml"):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        method = method_from_yaml(path, arch_override=arch, default_name=path.stem, **kwargs)
+        # a method folder's method.yaml is named by its folder, any other YAML by its file stem
+        stem = path.parent.name if path.stem == "method" else path.stem
+        method = method_from_yaml(path, arch_override=arch, default_name=stem, **kwargs)
         method.spec, method.provenance = spec, "user checkpoint"
         return method
     if not arch:

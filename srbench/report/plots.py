@@ -245,7 +245,9 @@ def pd_figure(board: Board):
     y_metric, note = perceptual_metric(board)
     if not y_metric or "rmse" not in board.metrics:
         return None
-    pirm = board.scale == PIRM_SCALE
+    # Regions only where defined (x4) and only when some method lies in one (RMSE <= 16).
+    _, xs, _ = _points(board, "rmse", y_metric)
+    pirm = board.scale == PIRM_SCALE and xs.size > 0 and float(xs.min()) <= PIRM_REGIONS[-1][1]
     notes = [n for n in (note, PIRM_CAPTION if pirm else "") if n]
     name = AXIS_NAMES.get(y_metric, y_metric)
     made = scatter_figure(board, "rmse", y_metric, False, f"Perception–distortion: {board.dataset} ×{board.scale}",
@@ -322,7 +324,7 @@ def scale_figure(boards: list[Board], metric: str = "psnr_y"):
     ax.set_xlabel("scale factor")
     name = AXIS_NAMES.get(metric, metric)
     ax.set_ylabel(f"{name} (higher is better)")
-    ax.set_title(f"{name} across scales: {boards[0].dataset}", parse_math=False, fontsize=11)
+    ax.set_title(f"{name.split(',')[0]} across scales: {boards[0].dataset}", parse_math=False, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8, frameon=False)
     fig.text(0.02, 0.03, "marker shape: provenance of the weights; hollow: not every image", fontsize=8,
