@@ -213,3 +213,13 @@ def test_rerender_a_report_folder_from_its_tables_keeps_crops(tmp_path):
     tiles = lambda html: re.findall(r'<img class="crop" src="([^"]+)" alt="([^"]+)"', html)
     assert tiles(after) == tiles(before) and "Crops kept" in after
     assert (out / "index.html").read_text(encoding="utf-8").count('class="sortable leaderboard"') == 1
+
+
+def test_count_columns_of_newer_summaries_are_not_metrics(tmp_path):
+    run_dir = make_run(tmp_path, n_images=2)
+    summary = pd.read_csv(run_dir / "summary.csv", dtype={"method": str})
+    summary["images"], summary["failed"] = 2, 0
+    summary.to_csv(run_dir / "summary.csv", index=False, float_format="%.17g")
+    run = load_run(run_dir)
+    assert run.metrics == ["psnr_y", "ssim_y", "rmse", "niqe"]
+    assert "| images" not in write_markdown_leaderboard(run_dir, tmp_path / "lb.md", "x").read_text(encoding="utf-8")

@@ -174,7 +174,9 @@ def write_report(run: RunData, out: Path, max_comparisons: int = 8) -> Path:
 
     metrics = list(dict.fromkeys(run.metrics))
     context = {
-        "run_name": run.root.resolve().name,
+        # the run's own folder name (a report folder re-rendered from copied tables still names its run)
+        "run_name": Path(str((run.info.get("config") or {}).get("out") or run.root.resolve())).name
+        or run.root.resolve().name,
         "sections": sections,
         "across": across,
         "arrows": {m: arrow(run.higher_is_better(m)) for m in metrics},
