@@ -223,3 +223,19 @@ def test_count_columns_of_newer_summaries_are_not_metrics(tmp_path):
     run = load_run(run_dir)
     assert run.metrics == ["psnr_y", "ssim_y", "rmse", "niqe"]
     assert "| images" not in write_markdown_leaderboard(run_dir, tmp_path / "lb.md", "x").read_text(encoding="utf-8")
+
+
+def test_methods_not_run_at_a_scale_are_named_under_its_table(tmp_path):
+    run_dir = make_run(tmp_path, n_images=2)
+    for name in ("per_image.csv", "summary.csv"):
+        table = pd.read_csv(run_dir / name, dtype={"method": str})
+        extra = table[table["method"] == "noisy"].assign(method="x8only", scale=8)
+        pd.concat([table, extra]).to_csv(run_dir / name, index=False, float_format="%.17g")
+    info = json.loads((run_dir / "run.json").read_text())
+    info["methods"]["x8only"] = {"status": "ok", "scales": {"4": {"status": "skipped", "reason": "x8only does not "
+                                                                  "support x4"}, "8": {"status": "ok"}}}
+    (run_dir / "run.json").write_text(json.dumps(info))
+    html = generate_report(run_dir).read_text(encoding="utf-8")
+    x4 = html.split('<h2 id="g0-Toy-x4">')[1].split("<h2")[0]
+    assert "Not run at ×4: x8only (skipped: x8only does not support x4)" in x4
+    assert "Not run" not in html.split('<h2 id="g1-Toy-x8">')[1].split("<h2")[0]

@@ -36,6 +36,7 @@ class Section:
     rows: list[dict] = field(default_factory=list)
     tests: list[dict] = field(default_factory=list)
     crops_kept: bool = False
+    absent: dict[str, str] = field(default_factory=dict)   # methods not run at this scale, with the reason
 
 
 def group_slug(index: int, board: Board) -> str:
@@ -162,6 +163,8 @@ def write_report(run: RunData, out: Path, max_comparisons: int = 8) -> Path:
         section.comparisons, section.crops_kept = _comparisons(run, board, out, slug, max_comparisons)
         section.image_metrics, section.rows = _image_rows(run, board)
         section.tests = _tests(board)
+        section.absent = {k: scrub_paths(v) for k, v in run.absent_at(board.scale, board.methods).items()
+                          if k not in run.methods_without_results()}
         sections.append(section)
     across = []
     for dataset in dict.fromkeys(b.dataset for b in boards):

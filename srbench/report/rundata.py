@@ -134,6 +134,17 @@ class RunData:
                 out[str(name)] = "failed: " + str(self.errors[self.errors["method"] == name]["error"].iloc[0])
         return out
 
+    def absent_at(self, scale: int, present: list[str]) -> dict[str, str]:
+        """Methods of the run not in `present` that were skipped or failed at this scale, with the reason."""
+        out = {}
+        for name, entry in (self.info.get("methods") or {}).items():
+            if name in present or not isinstance(entry, dict):
+                continue
+            at = (entry.get("scales") or {}).get(str(scale)) or {}
+            if isinstance(at, dict) and at.get("status") in ("skipped", "failed"):
+                out[str(name)] = f"{at['status']}: {at.get('reason', '')}"
+        return out
+
     def skipped_methods(self) -> dict[str, str]:
         methods = self.info.get("methods") or {}
         return {name: str(m.get("reason", "")) for name, m in methods.items()
