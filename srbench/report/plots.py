@@ -216,8 +216,10 @@ def scatter_figure(board: Board, x_metric: str, y_metric: str, y_higher_better: 
                 handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, alpha=0.25, label=label))
         ax.set_xlim(lo, hi)
     front = pareto_front(xs, -ys if y_higher_better else ys)
-    ax.plot(xs[front], ys[front], "--", color="#888888", lw=1.0, zorder=2)
-    handles.append(Line2D([], [], ls="--", color="#888888", label="Pareto front"))
+    # rings keep a one-point front visible; the dashed line joins the front's methods
+    ax.plot(xs[front], ys[front], "--o", color="#888888", lw=1.0, markersize=11, markerfacecolor="none", zorder=2)
+    handles.append(Line2D([], [], ls="--", marker="o", markerfacecolor="none", markersize=8, color="#888888",
+                          label="Pareto front"))
     provenances = [board.provenance.get(n, UNKNOWN_PROVENANCE) for n in names]
     for name, x, y, prov in zip(names, xs, ys, provenances):
         colour, marker = style(prov)
