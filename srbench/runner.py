@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__, matlab, results_cache
-from .degradations import DEGRADATIONS, degrade, pixels_hash
+from . import __version__, matlab, protocols, results_cache
+from .degradations import DEGRADATIONS, pixels_hash
 from .errors import SrbenchError, Unavailable, UserError
 from .atomic import atomic_write, sweep_partials
 from .run_layout import sr_image_path
 from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
-from .methods import SRMethod, SROutput, discover_methods
+from .methods import SRMethod, SROutput, check_user_weights, discover_methods, provenance_of
 
 # ma_pirm (not ma) so that Ma is computed once per image, shared with pi (both PIRM protocol: Y, 4-px shave)
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma_pirm", "pi")
@@ -47,6 +47,7 @@ class RunConfig:
     device: str = "cpu"
     tile: int | None = None
     arch: str | None = None
+    weights: dict[str, str] | None = None   # method name -> a user checkpoint of its architecture (--weights)
     use_cache: bool = True
     save_sr: bool = True
     progress: bool = True
@@ -102,8 +103,10 @@ def select_methods(names: list[str], scales: list[int], config: RunConfig) -> li
             method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
             selected.append((name, method, ""))
             continue
+        user_weights = (config.weights or {}).get(name)
         try:
-            method = registry.create(name, device=config.device, tile=config.tile)
+            method = registry.create(name, device=config.device, tile=config.tile,
+                                     **({"weights": user_weights} if user_weights else {}))
         except UserError:
             raise  # bad input (e.g. an unusable --device): the run must not start
         except Unavailable as exc:
@@ -153,9 +156,11 @@ def method_key(method: SRMethod, identity: str) -> str:
     return f"{identity}|v{version}|tile{method.tile}/{overlap}|{device}"
 
 
-def degradation_key(name: str) -> str:
+def degradation_key(name: str, protocol: str = "matlab") -> str:
+    """The LR an SR output was made from: the degradation, and the protocol's LR input when it is not uint8."""
     deg = DEGRADATIONS.create(name)
-    return f"{deg.name}-v{deg.version}"
+    lr_input = protocols.get_protocol(protocol).lr_input
+    return f"{deg.name}-v{deg.version}" + ("" if lr_input == "uint8" else f"-{lr_input}")
 
 
 def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutput:
@@ -186,7 +191,7 @@ def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutpu
 
 def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: int,
                config: RunConfig, label: str) -> tuple[SROutput, str]:
-    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
+    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation, config.protocol))
     if config.use_cache:
         pixels = results_cache.load_sr(sr_key)
         # The native Y is written before the RGB, so with the RGB present a missing Y file means the method
@@ -196,9 +201,9 @@ def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: 
         if pixels is not None and has_native == (native is not None):
             return SROutput(pixels=pixels, native_y=None if native is None
                             else native[:, :, 0].astype(np.float64)), sr_key
-    lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)
-    sr = method.super_resolve(lr, scale, image_name=Path(label).stem)
-    sr = _validate_sr(sr, (lr.shape[0] * scale, lr.shape[1] * scale), label)
+    sr, lr_hw = protocols.super_resolve(protocols.get_protocol(config.protocol), method, hr, scale,
+                                        config.degradation, config.use_cache, image_name=Path(label).stem)
+    sr = _validate_sr(sr, (lr_hw[0] * scale, lr_hw[1] * scale), label)
     if config.use_cache:
         if sr.native_y is not None:
             results_cache.store_sr(sr_key + ".y", matlab.to_uint8(sr.native_y))
@@ -227,13 +232,13 @@ def evaluate_item(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, 
                   metrics: list[Metric], ctx: EvalContext, config: RunConfig, label: str,
                   sr_out_path: Path | None) -> dict[str, float]:
     mkey = method_key(method, identity)
-    record_key = results_cache.make_key("record", mkey, hr_sha, scale, degradation_key(config.degradation))
+    record_key = results_cache.make_key("record", mkey, hr_sha, scale, degradation_key(config.degradation, config.protocol))
     record = (results_cache.load_record(record_key) if config.use_cache else None) or {"metrics": {}}
     wanted = {m.name: _metric_key(m, ctx) for m in metrics}
     missing = [m for m in metrics if wanted[m.name] not in record["metrics"]]
     need_sr = bool(missing) or not config.use_cache
     if not need_sr and sr_out_path is not None:
-        sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
+        sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation, config.protocol))
         need_sr = not _sync_sr_copy(sr_key, sr_out_path)
     if need_sr:
         sr, _ = _sr_output(method, mkey, hr, hr_sha, scale, config, label)
@@ -281,7 +286,7 @@ def validate_config(config: RunConfig) -> None:
         if isinstance(scale, bool) or not isinstance(scale, int) or scale not in SCALES:
             raise UserError(f"scale {scale!r} is not supported (supported: {', '.join(map(str, SCALES))})")
     DEGRADATIONS.factory(config.degradation)  # unknown name -> did-you-mean
-    get_protocol(config.protocol)
+    protocols.check_degradation(get_protocol(config.protocol), config.degradation)
     _check_names(config)
     if config.crop_border is not None and config.crop_border < 0:
         raise UserError(f"--crop-border {config.crop_border}: must be 0 or more pixels")
@@ -304,6 +309,7 @@ def _check_names(config: RunConfig) -> None:
             methods.factory(name)
     if "all" in config.methods and len(config.methods) > 1:
         raise UserError("--methods: 'all' cannot be combined with other names")
+    check_user_weights(config.weights or {}, config.methods)
     if config.metrics is not None:
         registry = load_builtin_metrics()
         for name in config.metrics:
@@ -346,11 +352,13 @@ def run(config: RunConfig) -> RunResult:
     for scale in config.scales:
         ctx = EvalContext.make(scale, config.protocol, config.crop_border)
         for name, method, reason in methods:
-            info = methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            info = methods_info.setdefault(name, {"status": "ok", "scales": {},
+                                                  "provenance": provenance_of(name, method)})
             if method is None:
                 _record_unusable(name, reason, scale, datasets, info, errors)
                 continue
             try:
+                method.check_protocol(ctx.protocol)
                 identity = method.identity(scale)
             except Unavailable as exc:
                 _record_unusable(name, str(exc), scale, datasets, info, errors)

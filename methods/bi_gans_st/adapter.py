@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
 from srbench.train.trained import load_trained, trained_weights
 
 from .arch import XI_GREY_LEVELS, MRSRGANGenerator, soft_threshold_fusion, wp_srgan_generator
@@ -15,6 +15,7 @@ WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "8a71129fb9de644fa67522b
 
 
 class _Branch(SRMethod):
+    provenance = SURROGATE
     scales = (4,)
     input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=False)
     receptive_field = 64

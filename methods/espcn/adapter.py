@@ -13,6 +13,7 @@ import numpy as np
 
 from srbench import matlab
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.base import SROutput
 from srbench.methods.pretrained import PretrainedMethod, github_weights
 
@@ -27,6 +28,7 @@ _SHA256 = {2: "d3394590387d79949fd557611e3254cc637ff5e0a6b6b7f061f0ce1a6bc11dde"
 @register_method("espcn")
 class ESPCNMethod(PretrainedMethod):
     name = "espcn"
+    provenance = PUBLISHED
     description = "ESPCN (Nhat-Thanh PyTorch); studio-range YCbCr 3-channel input, LR input"
     arch = ESPCN_ARCH
     weights = {s: github_weights(_REPO, _COMMIT, f"checkpoint/x{s}/ESPCN-x{s}.pt", sha256=_SHA256[s],

@@ -1,9 +1,9 @@
-"""`srbench list methods|datasets|metrics|degradations|protocols`."""
+"""`srbench list methods|archs|datasets|metrics|degradations|protocols`."""
 from __future__ import annotations
 
 NAME = "list"
-HELP = "list registered methods, datasets, metrics, degradations or protocols"
-KINDS = ("methods", "datasets", "metrics", "degradations", "protocols")
+HELP = "list registered methods, architectures, datasets, metrics, degradations or protocols"
+KINDS = ("methods", "archs", "datasets", "metrics", "degradations", "protocols")
 
 
 def add_arguments(p) -> None:
@@ -21,10 +21,14 @@ def run(args) -> int:
         from ..methods import discover_methods
 
         reg = discover_methods()
+        print(f"{'method':20s} {'scales':14s} {'provenance':26s} description")
         for name in reg.names():
             cls = reg.factory(name)
             scales = ",".join(f"x{s}" for s in getattr(cls, "scales", ()))
-            print(f"{name:20s} {scales:14s} {getattr(cls, 'description', '')}")
+            provenance = getattr(cls, "provenance", "") or "undeclared"
+            print(f"{name:20s} {scales:14s} {provenance:26s} {getattr(cls, 'description', '')}")
+    elif kind == "archs":
+        _list_archs()
     elif kind == "metrics":
         from ..metrics import load_builtin_metrics
 
@@ -49,3 +53,23 @@ def run(args) -> int:
         for name in PROTOCOLS.names():
             print(f"{name:10s} {PROTOCOLS.create(name).description}")
     return 0
+
+
+def _list_archs() -> None:
+    """What `--methods torch:PATH --arch NAME` accepts: the architecture registry, then every registered
+    method with weights (its checkpoint is built and run exactly as the method runs its own)."""
+    from ..archs import ARCHS, _register_builtins
+    from ..methods import BASELINE, discover_methods
+
+    methods = discover_methods()   # method folders register their architectures on import
+    _register_builtins()
+    for name in ARCHS.names():
+        spec = ARCHS.create(name)
+        scales = ",".join(f"x{s}" for s in spec.scales) or "any"
+        print(f"{name:20s} {'architecture':13s} {scales:12s} {spec.description}")
+    for name in methods.names():
+        cls = methods.factory(name)
+        if getattr(cls, "provenance", "") == BASELINE:
+            continue
+        scales = ",".join(f"x{s}" for s in getattr(cls, "scales", ()))
+        print(f"{name:20s} {'method':13s} {scales:12s} {name}'s own architecture and forward pass")
