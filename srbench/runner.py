@@ -353,7 +353,7 @@ def run(config: RunConfig) -> RunResult:
         ctx = EvalContext.make(scale, config.protocol, config.crop_border)
         for name, method, reason in methods:
             info = methods_info.setdefault(name, {"status": "ok", "scales": {},
-                                                  "provenance": provenance_of(name, method)})
+                                                  "provenance": provenance_of(name, method, config.weights)})
             if method is None:
                 _record_unusable(name, reason, scale, datasets, info, errors)
                 continue

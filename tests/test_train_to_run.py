@@ -143,3 +143,16 @@ def test_train_data_name_resolves_through_data_root(data_root, tmp_path, monkeyp
     assert main(args + ["--out", str(tmp_path / "b")]) == 0
     meta = json.loads((tmp_path / "b" / "run-0.json").read_text())
     assert meta["data"] == [str(data_root / "tiny")]
+
+
+def test_a_checkpoint_runs_only_at_the_scale_it_was_trained_for(data_root, tmp_path):
+    """Stage-GAN takes x4 and x8 with one architecture: the checkpoint's metadata keeps an x4 training from
+    being scored as an x8 model (skipped with the reason)."""
+    from srbench.errors import Unavailable
+
+    config = TrainConfig(hr_patch=32, batch_size=2, options={**SMALL["stage-gan"], "gan_weight": 0})
+    train("stage-gan", [str(data_root / "tiny")], 1, tmp_path, config, progress=None)
+    method = create_method("stage-gan", weights=str(tmp_path / GENERATOR))
+    assert method.identity(4).startswith("stage-gan:x4:sha256:")
+    with pytest.raises(Unavailable, match="trained for x4"):
+        method.identity(8)

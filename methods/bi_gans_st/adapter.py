@@ -53,7 +53,12 @@ class BiGANsST(_Branch):
     xi = XI_GREY_LEVELS / 255.0
 
     def build(self, scale):
-        mr_file, wp_file = (self.weights_override.split(",") if self.weights_override else (None, None))
+        files = self.weights_override.split(",") if self.weights_override else [None, None]
+        if len(files) != 2:
+            from srbench.errors import UserError
+
+            raise UserError(f"{self.name}: --weights takes two checkpoints, MR_FILE,WP_FILE (got {self.weights_override})")
+        mr_file, wp_file = files
         mr, mr_id = load_trained(MRSRGANGenerator(scale), MR_WEIGHTS, "mr-srgan", FOLDER, mr_file)
         wp, wp_id = load_trained(wp_srgan_generator(scale, xavier=False), WP_WEIGHTS, "wp-srgan", FOLDER, wp_file)
         from torch import nn

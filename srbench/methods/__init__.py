@@ -72,11 +72,12 @@ def create_method(name: str, **kwargs) -> SRMethod:
     return discover_methods().create(name, **kwargs)
 
 
-def provenance_of(name: str, method: SRMethod | None = None) -> str:
-    """The provenance of a method instance, else the one its registered class declares."""
+def provenance_of(name: str, method: SRMethod | None = None, user_weights: dict | None = None) -> str:
+    """The provenance of a method instance, else (it could not be built) the one its registered class
+    declares, or USER when the run gave it a checkpoint (`user_weights`: RunConfig.weights)."""
     if method is not None:
         return method.provenance
-    if name.startswith("torch:"):
+    if name.startswith("torch:") or name in (user_weights or {}):
         return USER
     return getattr(discover_methods().factory(name), "provenance", "")
 
