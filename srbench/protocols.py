@@ -59,16 +59,20 @@ def get_protocol(name: str) -> Protocol:
     return PROTOCOLS.create(name)
 
 
-def super_resolve(protocol: Protocol, method, hr, scale: int, degradation: str, use_cache: bool = True,
-                  image_name: str | None = None):
-    """(SROutput, LR height and width) of `method` on the HR image, with the LR input `protocol` prescribes."""
-    from .degradations import degrade, degrade_ycbcr_double
+def make_lr(protocol: Protocol, degradation: str, hr, scale: int):
+    """The LR input `protocol` prescribes for the uint8 HR image: uint8 RGB, or (srcnn) double YCbCr."""
+    from .degradations import DEGRADATIONS, degrade_ycbcr_double
 
     if protocol.lr_input == "ycbcr-double":
-        lr = degrade_ycbcr_double(degradation, hr, scale)
-        return method.super_resolve_ycbcr(lr, scale, image_name=image_name), lr.shape[:2]
-    lr = degrade(degradation, hr, scale, use_cache=use_cache)
-    return method.super_resolve(lr, scale, image_name=image_name), lr.shape[:2]
+        return degrade_ycbcr_double(degradation, hr, scale)
+    return DEGRADATIONS.create(degradation).apply(hr, scale)
+
+
+def super_resolve(protocol: Protocol, method, lr, scale: int, image_name: str | None = None):
+    """`method` on an LR image made by `make_lr` for `protocol`."""
+    if protocol.lr_input == "ycbcr-double":
+        return method.super_resolve_ycbcr(lr, scale, image_name=image_name)
+    return method.super_resolve(lr, scale, image_name=image_name)
 
 
 def check_degradation(protocol: Protocol, degradation: str) -> None:

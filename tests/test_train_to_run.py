@@ -42,7 +42,7 @@ def data_root(tmp_path_factory):
 
 def _run(data_root, out, *args) -> dict:
     rc = main(["run", "--datasets", "tiny", "--data-root", str(data_root), "--scale", "4", "--metrics", "psnr_y",
-               "--out", str(out), "--no-report", "--quiet", "--no-cache", *args])
+               "--out", str(out), "--no-report", "--quiet", "--no-cache", "--jobs", "1", *args])
     assert rc == 0
     return json.loads((out / "run.json").read_text())
 
@@ -79,7 +79,7 @@ def test_weights_change_the_identity_and_the_output(data_root, tmp_path, monkeyp
         train("srresnet", [str(data_root / "tiny")], 1, tmp_path / f"t{seed}",
               TrainConfig(hr_patch=16, batch_size=1, seed=seed), progress=None)
         rc = main(["run", "--datasets", "tiny", "--data-root", str(data_root), "--scale", "4", "--metrics", "psnr_y",
-                   "--out", str(tmp_path / f"r{seed}"), "--no-report", "--quiet", "--methods", "srresnet",
+                   "--out", str(tmp_path / f"r{seed}"), "--no-report", "--quiet", "--jobs", "1", "--methods", "srresnet",
                    "--weights", f"srresnet={tmp_path / f't{seed}' / GENERATOR}"])
         assert rc == 0
         outs.append((tmp_path / f"r{seed}" / "summary.csv").read_text())

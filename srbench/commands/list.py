@@ -2,12 +2,35 @@
 from __future__ import annotations
 
 NAME = "list"
-HELP = "list registered methods, architectures, datasets, metrics, degradations or protocols"
+HELP = "list registered methods, architectures (for --arch), datasets, metrics, degradations or protocols"
 KINDS = ("methods", "archs", "datasets", "metrics", "degradations", "protocols")
 
 
 def add_arguments(p) -> None:
     p.add_argument("kind", help="one of: " + ", ".join(KINDS))
+
+
+def archs() -> list[tuple[str, str, str]]:
+    """(name, scales, description) of every architecture `--arch` accepts for torch:PATH methods: the
+    built-in ones and those that method folders register, then every registered method with weights (its
+    checkpoint is built and run exactly as the method runs its own)."""
+    from ..archs import ARCHS, _register_builtins
+    from ..methods import BASELINE, discover_methods
+
+    methods = discover_methods()  # method folders register their architectures on import
+    _register_builtins()
+    rows = []
+    for name in ARCHS.names():
+        spec = ARCHS.create(name)
+        scales = ",".join(f"x{s}" for s in spec.scales) or "any"
+        rows.append((name, scales, spec.description))
+    for name in methods.names():
+        cls = methods.factory(name)
+        if name in ARCHS or getattr(cls, "provenance", "") == BASELINE:
+            continue  # an architecture name wins; bicubic has nothing to load
+        scales = ",".join(f"x{s}" for s in getattr(cls, "scales", ()))
+        rows.append((name, scales, f"method {name}: its own network and forward pass (= --methods {name} --weights)"))
+    return rows
 
 
 def run(args) -> int:
@@ -28,7 +51,8 @@ def run(args) -> int:
             provenance = getattr(cls, "provenance", "") or "undeclared"
             print(f"{name:20s} {scales:14s} {provenance:26s} {getattr(cls, 'description', '')}")
     elif kind == "archs":
-        _list_archs()
+        for name, scales, description in archs():
+            print(f"{name:20s} {scales:14s} {description}")
     elif kind == "metrics":
         from ..metrics import load_builtin_metrics
 
@@ -53,23 +77,3 @@ def run(args) -> int:
         for name in PROTOCOLS.names():
             print(f"{name:10s} {PROTOCOLS.create(name).description}")
     return 0
-
-
-def _list_archs() -> None:
-    """What `--methods torch:PATH --arch NAME` accepts: the architecture registry, then every registered
-    method with weights (its checkpoint is built and run exactly as the method runs its own)."""
-    from ..archs import ARCHS, _register_builtins
-    from ..methods import BASELINE, discover_methods
-
-    methods = discover_methods()   # method folders register their architectures on import
-    _register_builtins()
-    for name in ARCHS.names():
-        spec = ARCHS.create(name)
-        scales = ",".join(f"x{s}" for s in spec.scales) or "any"
-        print(f"{name:20s} {'architecture':13s} {scales:12s} {spec.description}")
-    for name in methods.names():
-        cls = methods.factory(name)
-        if getattr(cls, "provenance", "") == BASELINE:
-            continue
-        scales = ",".join(f"x{s}" for s in getattr(cls, "scales", ()))
-        print(f"{name:20s} {'method':13s} {scales:12s} {name}'s own architecture and forward pass")

@@ -51,11 +51,12 @@ def load_checkpoint(path: Path, recipe: TrainRecipe) -> int:
 
 
 def export_generator(recipe: TrainRecipe, path: Path, step: int | None = None) -> None:
-    """The generator's state_dict with floating tensors in fp16 (small enough to commit), wrapped as
+    """The generator's state_dict (the recipe's selected one, `exported_state`) with floating tensors in fp16
+    (small enough to commit), wrapped as
     {"state_dict": ..., "srbench": {recipe, method, scale, step, arch}}: every state_dict loader here unwraps
     "state_dict" (methods.base.load_state_dict), and `srbench run --methods METHOD --weights FILE` reads
     "arch" to rebuild architectures whose options leave no trace in the tensors (train.trained.checkpoint_arch)."""
-    state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.generator().state_dict().items()}
+    state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.exported_state().items()}
     meta = {"recipe": recipe.name, "method": recipe.method, "scale": int(recipe.config.scale),
             "step": step, "arch": recipe.arch_metadata()}
     buffer = io.BytesIO()
