@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import matlab, results_cache
+from . import matlab, protocols, results_cache
 from .atomic import atomic_write
-from .degradations import DEGRADATIONS, pixels_hash
+from .degradations import pixels_hash
 from .errors import SrbenchError, UserError
 from .imageio import encode_png, read_image
 from .metrics import EvalContext, EvalImage, Metric
@@ -130,7 +130,7 @@ def prepare(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale:
             ctx: EvalContext, config, label: str, sr_out_path: Path | None) -> tuple[Pending, Task | None]:
     """The item's cached state, and the task still to run (None: all is in the cache and the run folder)."""
     mkey = method_key(method, identity)
-    deg = degradation_key(config.degradation)
+    deg = degradation_key(config.degradation, config.protocol)
     use_cache = config.use_cache
     record_key = results_cache.make_key("record", mkey, hr_sha, scale, deg)
     sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, deg)
@@ -157,10 +157,12 @@ def compute_task(task: Task) -> Outcome:
         if task.method.identity(task.scale) != task.identity:
             raise SrbenchError(f"{task.label}: the method's weights here ({task.method.identity(task.scale)}) "
                                f"differ from the client's ({task.identity})")
-        lr = task.lr
+        lr, protocol = task.lr, task.ctx.protocol
         if lr is None:
-            lr = out.lr = DEGRADATIONS.create(task.degradation).apply(task.hr, task.scale)
-        sr = task.method.super_resolve(lr, task.scale, image_name=Path(task.label).stem)
+            lr = protocols.make_lr(protocol, task.degradation, task.hr, task.scale)
+            if lr.dtype == np.uint8:  # the cache keeps uint8 LR only; srcnn's double LR is one resize away
+                out.lr = lr
+        sr = protocols.super_resolve(protocol, task.method, lr, task.scale, image_name=Path(task.label).stem)
         sr = out.sr = _validate_sr(sr, (lr.shape[0] * task.scale, lr.shape[1] * task.scale), task.label)
     if task.want_png:
         out.png = encode_png(sr.pixels)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from . import results_cache
 from .degradations import DEGRADATIONS
+from .devices import resolve_device
 from .errors import SrbenchError, Unavailable, UserError
 from .metrics import EvalContext, Metric, load_builtin_metrics
-from .methods import SRMethod, discover_methods
+from .methods import SRMethod, discover_methods, provenance_of
 from .run_layout import sr_image_path
 from .skips import short_reason
 
@@ -57,9 +58,13 @@ def method_key(method: SRMethod, identity: str) -> str:
     return f"{identity}|v{version}|tile{method.tile}/{overlap}|{device}"
 
 
-def degradation_key(name: str) -> str:
+def degradation_key(name: str, protocol: str = "matlab") -> str:
+    """The LR an SR output was made from: the degradation, and the protocol's LR input when it is not uint8."""
+    from .protocols import get_protocol
+
     deg = DEGRADATIONS.create(name)
-    return f"{deg.name}-v{deg.version}"
+    lr_input = get_protocol(protocol).lr_input
+    return f"{deg.name}-v{deg.version}" + ("" if lr_input == "uint8" else f"-{lr_input}")
 
 
 # ------------------------------------------------------------------ selection
@@ -74,17 +79,20 @@ def select_methods(names: list[str], scales: list[int], config) -> list[tuple[st
     for name in names:  # every name is checked before any network is built
         if not name.startswith("torch:"):
             registry.factory(name)
+    device = resolve_device(config.device)  # select_methods is also called on its own, before runner.run
     selected = []
     taken = {n for n in names if not n.startswith("torch:")}  # torch: methods get short unique names
     for name in names:
         if name.startswith("torch:"):
             from .methods.generic import create_generic_method, display_name
 
-            method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
+            method = create_generic_method(name, config.arch, device=device, tile=config.tile)
             selected.append((display_name(name, method, taken), method, ""))
             continue
+        user_weights = (getattr(config, "weights", None) or {}).get(name)
         try:
-            method = registry.create(name, device=config.device, tile=config.tile)
+            method = registry.create(name, device=device, tile=config.tile,
+                                     **({"weights": user_weights} if user_weights else {}))
         except UserError:
             raise  # bad input (e.g. an unusable --device): the run must not start
         except Unavailable as exc:
@@ -174,17 +182,19 @@ def build_plan(config, methods: list[tuple[str, SRMethod | None, str]], datasets
                out: Path) -> Plan:
     """Items in the order scale, method, dataset, image (the tables' order)."""
     plan = Plan(items=[], metrics=metrics, contexts={}, methods={}, methods_info={})
-    deg = degradation_key(config.degradation)
+    deg = degradation_key(config.degradation, config.protocol)
     for scale in config.scales:
         plan.contexts[scale] = EvalContext.make(scale, config.protocol, config.crop_border)
         for name, method, reason in methods:
-            info = plan.methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            info = plan.methods_info.setdefault(name, {"status": "ok", "scales": {},
+                                                       "provenance": provenance_of(name, method, config.weights)})
             if getattr(method, "spec", None):
                 info["spec"] = method.spec  # the full torch:... path; tables use the short name
             if method is None:
                 _record_unusable(plan, name, reason, scale, datasets, info)
                 continue
             try:
+                method.check_protocol(plan.contexts[scale].protocol)
                 identity = method.identity(scale)
             except Unavailable as exc:
                 _record_unusable(plan, name, str(exc), scale, datasets, info)

@@ -21,7 +21,7 @@ from .degradations import DEGRADATIONS
 from .devices import resolve_device
 from .errors import UserError
 from .imageio import write_text_atomic
-from .methods import discover_methods
+from .methods import check_user_weights, discover_methods
 from .metrics import load_builtin_metrics
 from .skips import short_reason
 # the plan, per-item evaluation and tabulation live in their own modules; their names stay importable here
@@ -49,6 +49,7 @@ class RunConfig:
     device: str = "auto"  # resolved by `srbench.devices.resolve_device` before the run starts
     tile: int | None = None
     arch: str | None = None
+    weights: dict[str, str] | None = None   # method name -> a user checkpoint of its architecture (--weights)
     use_cache: bool = True
     save_sr: bool = True
     progress: bool = True
@@ -103,7 +104,7 @@ def _unique(names: list[str]) -> list[str]:
 
 def validate_config(config: RunConfig) -> None:
     """Reject bad options before any work starts: one-line UserErrors naming the option."""
-    from .protocols import get_protocol
+    from .protocols import check_degradation, get_protocol
 
     for option, values in (("--methods", config.methods), ("--datasets", config.datasets),
                            ("--scale", config.scales)):
@@ -115,7 +116,7 @@ def validate_config(config: RunConfig) -> None:
         if isinstance(scale, bool) or not isinstance(scale, int) or scale not in SCALES:
             raise UserError(f"scale {scale!r} is not supported (supported: {', '.join(map(str, SCALES))})")
     DEGRADATIONS.factory(config.degradation)  # unknown name -> did-you-mean
-    get_protocol(config.protocol)
+    check_degradation(get_protocol(config.protocol), config.degradation)
     _check_names(config)
     if config.crop_border is not None and config.crop_border < 0:
         raise UserError(f"--crop-border {config.crop_border}: must be 0 or more pixels")
@@ -155,6 +156,7 @@ def _check_names(config: RunConfig) -> None:
             methods.factory(name)
     if "all" in config.methods and len(config.methods) > 1:
         raise UserError("--methods: 'all' cannot be combined with other names")
+    check_user_weights(config.weights or {}, config.methods)
     if config.metrics is not None:
         registry = load_builtin_metrics()
         for name in config.metrics:

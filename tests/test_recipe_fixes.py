@@ -220,7 +220,9 @@ def test_mr_srgan_selection_scores_ssim_and_survives_resume(val_folder, tmp_path
     assert best_step in (2, 4) and 0 < best < 1
     # the exported generator is the selected one: its held-out SSIM, computed here independently, is `best`
     net = MRSRGANGenerator(4)
-    net.load_state_dict({k: v.float() for k, v in torch.load(tmp_path / "run" / GENERATOR).items()})
+    from srbench.methods.base import load_state_dict   # unwraps the {"state_dict", "srbench"} export
+
+    net.load_state_dict({k: v.float() for k, v in load_state_dict(tmp_path / "run" / GENERATOR).items()})
     net.eval()
     values = []
     for path in sorted(val_folder.iterdir()):

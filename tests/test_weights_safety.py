@@ -37,10 +37,23 @@ def test_tampered_shared_weights_refused_naming_the_file(shared, isolated):
         create_method("fsrcnn").prepare(4)
 
 
-def test_tampered_explicit_weights_refused(shared, isolated):
-    bad = _tampered_copy(shared / "weights/vdsr/vdsr.state_dict.pth", isolated / "my_vdsr.pth")
-    with pytest.raises(ChecksumError, match="my_vdsr.pth"):
-        create_method("vdsr", weights=str(bad)).prepare(2)
+def test_tampered_explicit_weights_are_never_taken_for_the_published_ones(shared, isolated):
+    """An explicit file that is not the published one is a user checkpoint (`--weights`): labelled so and
+    identified by its own digest, never by the published sha256. A corrupted file fails to load, naming it."""
+    from srbench.assets import sha256_file
+    from srbench.methods.base import PUBLISHED, USER
+
+    good = shared / "weights/vdsr/vdsr.state_dict.pth"
+    assert create_method("vdsr", weights=str(good)).provenance == PUBLISHED
+    bad = _tampered_copy(good, isolated / "my_vdsr.pth")
+    method = create_method("vdsr", weights=str(bad))
+    assert method.provenance == USER
+    try:
+        identity = method.identity(2)
+    except AssetError as exc:  # the flipped bit broke the zip: refused, naming the file
+        assert "my_vdsr.pth" in str(exc)
+    else:
+        assert identity == f"vdsr:x2:sha256:{sha256_file(bad)}" != f"vdsr:x2:sha256:{sha256_file(good)}"
 
 
 def test_untampered_copy_is_accepted(shared, isolated):

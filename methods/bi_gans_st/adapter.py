@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
 from srbench.train.trained import load_trained, trained_weights
 
 from .arch import XI_GREY_LEVELS, MRSRGANGenerator, soft_threshold_fusion, wp_srgan_generator
@@ -15,6 +15,7 @@ WP_WEIGHTS = trained_weights("wp_srgan_x4_srbench.pth", "8a71129fb9de644fa67522b
 
 
 class _Branch(SRMethod):
+    provenance = SURROGATE
     scales = (4,)
     input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=False)
     receptive_field = 64
@@ -52,7 +53,12 @@ class BiGANsST(_Branch):
     xi = XI_GREY_LEVELS / 255.0
 
     def build(self, scale):
-        mr_file, wp_file = (self.weights_override.split(",") if self.weights_override else (None, None))
+        files = self.weights_override.split(",") if self.weights_override else [None, None]
+        if len(files) != 2:
+            from srbench.errors import UserError
+
+            raise UserError(f"{self.name}: --weights takes two checkpoints, MR_FILE,WP_FILE (got {self.weights_override})")
+        mr_file, wp_file = files
         mr, mr_id = load_trained(MRSRGANGenerator(scale), MR_WEIGHTS, "mr-srgan", FOLDER, mr_file)
         wp, wp_id = load_trained(wp_srgan_generator(scale, xavier=False), WP_WEIGHTS, "wp-srgan", FOLDER, wp_file)
         from torch import nn

@@ -4,6 +4,7 @@ original itself (`tf_checkpoint.py`). Licence CC BY-NC-ND 4.0: non-commercial on
 from __future__ import annotations
 
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
 from .arch import ENHANCENET_ARCH
@@ -21,6 +22,7 @@ WEIGHTS = converted_weights(
 @register_method("enhancenet")
 class EnhanceNetMethod(PretrainedMethod):
     name = "enhancenet"
+    provenance = PUBLISHED
     description = "EnhanceNet-PAT x4 (perceptual + adversarial + texture loss); RGB, LR input; CC BY-NC-ND 4.0"
     arch = ENHANCENET_ARCH
     weights = {4: WEIGHTS}

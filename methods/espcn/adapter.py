@@ -13,6 +13,7 @@ import numpy as np
 
 from srbench import matlab
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.base import SROutput
 from srbench.methods.pretrained import PretrainedMethod, github_weights
 
@@ -27,6 +28,7 @@ _SHA256 = {2: "d3394590387d79949fd557611e3254cc637ff5e0a6b6b7f061f0ce1a6bc11dde"
 @register_method("espcn")
 class ESPCNMethod(PretrainedMethod):
     name = "espcn"
+    provenance = PUBLISHED
     description = "ESPCN (Nhat-Thanh PyTorch); studio-range YCbCr 3-channel input, LR input"
     arch = ESPCN_ARCH
     weights = {s: github_weights(_REPO, _COMMIT, f"checkpoint/x{s}/ESPCN-x{s}.pt", sha256=_SHA256[s],
@@ -46,3 +48,14 @@ class ESPCNMethod(PretrainedMethod):
             grey = matlab.to_uint8((native_y - 16.0) * 255.0 / 219.0)
             return SROutput(pixels=grey[:, :, None], native_y=grey.astype(np.float64))
         return SROutput(pixels=matlab.ycbcr2rgb(out), native_y=native_y)
+
+    def accepts_double_ycbcr(self) -> bool:
+        return True   # these weights take YCbCr: the double YCbCr LR of `--protocol srcnn` is their input
+
+    def super_resolve_ycbcr(self, lr_ycc: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
+        self.check_scale(scale)
+        gray = lr_ycc.shape[2] == 1
+        ycc = np.concatenate([lr_ycc, np.full(lr_ycc.shape[:2] + (2,), 128.0 / 255.0)], axis=2) if gray else lr_ycc
+        out = matlab.im2uint8(self.run_network(ycc, scale))   # rounded once
+        native_y = out[:, :, 0].astype(np.float64)
+        return SROutput(pixels=out[:, :, :1] if gray else matlab.ycbcr2rgb(out), native_y=native_y)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import FSRCNN_ARCH
@@ -14,6 +15,7 @@ _SHA256 = {2: "1af70e2cbf0d11b942008d6c425e469e9fe275a68f3ac8b6c21e8672d6e67b69"
 @register_method("fsrcnn")
 class FSRCNNMethod(PretrainedMethod):
     name = "fsrcnn"
+    provenance = PUBLISHED
     description = "FSRCNN(56,12,4), yjn870 PyTorch weights trained on 91-image; Y channel, LR input"
     arch = FSRCNN_ARCH
     weights = {s: github_weights("yjn870/FSRCNN-pytorch", "597b52f7e8118ea014c079d32193a712181e003b",

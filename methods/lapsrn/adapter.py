@@ -3,6 +3,7 @@ when present, otherwise the verified original through the allow-list reader `leg
 from __future__ import annotations
 
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.legacy_pickle import state_dict_from_legacy_model
 from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
@@ -20,6 +21,7 @@ WEIGHTS = converted_weights(
 @register_method("lapsrn")
 class LapSRNMethod(PretrainedMethod):
     name = "lapsrn"
+    provenance = PUBLISHED
     description = "LapSRN x4 (twtygqyy PyTorch, T91+BSDS200); Y channel, LR input; x2 = the pyramid's first level"
     arch = LAPSRN_ARCH
     weights = {2: WEIGHTS, 4: WEIGHTS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
 from srbench.train.trained import load_trained, trained_weights
 
 from .arch import MSFMGenerator
@@ -17,6 +17,7 @@ class MSFMGAN(SRMethod):
     name = "msfm-gan"
     description = ("MSFM-GAN (Zhou et al.) generator, trained by srbench on T91+General100 with blur-bicubic LR "
                    "(see MODEL_CARD; architecture details partly assumed)")
+    provenance = SURROGATE
     scales = (4,)
     input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=True)
     receptive_field = 64   # in HR-size input pixels: two pools and 3x3 stacks reach about +-60 px

@@ -17,8 +17,8 @@ import torch
 from srbench import matlab
 from srbench.errors import Unavailable
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
-from srbench.train.trained import load_trained
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
+from srbench.train.trained import checkpoint_metadata, load_trained
 from srbench.segmentation import content_key, prior_from_spec
 
 from ..stage_gan.adapter import committed_weights  # the same srbench-trained checkpoint layout
@@ -39,9 +39,18 @@ def generator_for(entry: dict) -> SPSAGenerator:
     return SPSAGenerator(cfg)
 
 
+def config_from_metadata(arch: dict) -> SPSAGANConfig:
+    """SPSAGANConfig from the "arch" record of a `srbench train` checkpoint (lists back to tuples)."""
+    patterns = arch.get("patterns")
+    if patterns is not None:
+        patterns = tuple(tuple(tuple(k) for k in block) for block in patterns)
+    return SPSAGANConfig(**{**arch, "patterns": patterns})
+
+
 @register_method("spsagan")
 class SPSAGANMethod(SRMethod):
     name = "spsagan"
+    provenance = SURROGATE
     scales = (4,)
     description = "SPSAGAN (RRSB + segmentation-prior self-attention), srbench-trained on T91+General100"
     input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=False)
@@ -54,12 +63,24 @@ class SPSAGANMethod(SRMethod):
     def build(self, scale: int):
         config = json.loads(CONFIG_FILE.read_text()) if CONFIG_FILE.is_file() else {}
         entry = config.get(f"x{scale}")
-        if not entry:
+        if self.weights_override:
+            # A user's checkpoint (any of the three SPSAGAN recipes): the architecture its `srbench train`
+            # metadata records, else the shipped one.
+            arch = checkpoint_metadata(self.weights_override).get("arch")
+            generator = SPSAGenerator(config_from_metadata(arch)) if arch else generator_for(entry) if entry else None
+            if generator is None:
+                raise Unavailable(f"{self.name}: {self.weights_override} has no srbench metadata and no shipped "
+                                  f"x{scale} architecture is recorded in {CONFIG_FILE}")
+            entry = {**(entry or {}), "sha256": None}
+        elif not entry:
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
-        net, identity = load_trained(generator_for(entry),
+        else:
+            generator = generator_for(entry)
+        net, identity = load_trained(generator,
                                      committed_weights(HERE, f"spsagan_x{scale}_fp16.pth", entry["sha256"], self.name),
                                      self.name, HERE / "weights", self.weights_override)
-        net.spsa.chunk = ATTENTION_CHUNK
+        if net.spsa is not None:   # the RRDB / RRSB pre-training recipes have no attention layer
+            net.spsa.chunk = ATTENTION_CHUNK
         return net, f"{identity}:prior={self.prior.identity}"
 
     def segmentation(self, x: torch.Tensor, scale: int) -> torch.Tensor:
@@ -71,4 +92,4 @@ class SPSAGANMethod(SRMethod):
         return torch.from_numpy(probs.transpose(2, 0, 1)[None].copy()).to(x.device)
 
     def forward(self, net, x: torch.Tensor, scale: int) -> torch.Tensor:
-        return net(x, self.segmentation(x, scale))
+        return net(x, self.segmentation(x, scale) if net.spsa is not None else None)

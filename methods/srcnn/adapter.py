@@ -7,6 +7,7 @@ import torch
 
 from srbench.errors import AssetError
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import SRCNN_915_VALID, SRCNN_955
@@ -53,6 +54,7 @@ def state_from_matlab(path) -> dict:
 @register_method("srcnn")
 class SRCNNMethod(PretrainedMethod):
     name = "srcnn"
+    provenance = PUBLISHED
     description = "SRCNN: x4 9-5-5 (authors' MATLAB weights), x3 9-1-5 (chxy95); Y channel, bicubic-upsampled input"
     arch = SRCNN_955
     weights = {3: X3_PKL, 4: X4_MAT}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srbench.methods import register_method
+from srbench.methods.base import SURROGATE
 from srbench.train.trained import trained_weights
 from srbench_methods.srresnet.adapter import SRResNetFamily
 
@@ -16,3 +17,4 @@ class SRGANMethod(SRResNetFamily):
     description = "SRGAN (Ledig et al. 2017) generator, GAN-fine-tuned by srbench from srresnet (see MODEL_CARD)"
     weights_file = WEIGHTS
     folder = Path(__file__).parent
+    provenance = SURROGATE

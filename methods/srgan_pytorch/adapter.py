@@ -3,6 +3,7 @@ and `srgan` are kept for the srbench-trained models of the SRGAN paper."""
 from __future__ import annotations
 
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.pretrained import PretrainedMethod, github_weights
 
 from .arch import SRGAN_LT_ARCH
@@ -17,6 +18,7 @@ WEIGHTS = github_weights(
 @register_method("srgan-pytorch")
 class SRGANPyTorchMethod(PretrainedMethod):
     name = "srgan-pytorch"
+    provenance = PUBLISHED
     description = "leftthomas/SRGAN x4 generator (5 residual blocks, VOC2012, GAN-trained); RGB, LR input"
     arch = SRGAN_LT_ARCH
     weights = {4: WEIGHTS}

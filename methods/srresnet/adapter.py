@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
 from srbench.train.trained import load_trained, trained_weights
 
 from .arch import SRResNet
@@ -22,6 +22,7 @@ class SRResNetFamily(SRMethod):
     weights_file = WEIGHTS
     folder = Path(__file__).parent
     batch_norm = True
+    provenance = SURROGATE
 
     def build(self, scale: int):
         net = SRResNet(scale=scale, batch_norm=self.batch_norm)

@@ -12,8 +12,8 @@ import torch
 from srbench.assets import Asset
 from srbench.errors import Unavailable
 from srbench.methods import register_method
-from srbench.methods.base import InputSpec, SRMethod
-from srbench.train.trained import load_trained, trained_weights
+from srbench.methods.base import SURROGATE, InputSpec, SRMethod
+from srbench.train.trained import check_trained_scale, checkpoint_metadata, load_trained, trained_weights
 
 from .arch import StageGAN, StageGANConfig, set_per_image_stats
 
@@ -36,6 +36,7 @@ def _shipped() -> dict:
 @register_method("stage-gan")
 class StageGANMethod(SRMethod):
     name = "stage-gan"
+    provenance = SURROGATE
     scales = (4, 8)
     description = ("Stage-GAN (semantic map -> reconstruction -> refinement), srbench-trained on T91+General100, "
                    "fine-tuned on the Facades train split")
@@ -44,6 +45,12 @@ class StageGANMethod(SRMethod):
 
     def build(self, scale: int):
         entry = _shipped().get(f"x{scale}")
+        if self.weights_override:
+            # A user's checkpoint: its architecture from its `srbench train` metadata, else the shipped one's,
+            # else the paper's (StageGANConfig defaults).
+            check_trained_scale(self.weights_override, self.name, scale)
+            arch = checkpoint_metadata(self.weights_override).get("arch") or (entry or {}).get("arch") or {}
+            entry = {"arch": arch, "sha256": None, "per_image_stats": True}
         if not entry:
             raise Unavailable(f"{self.name}: no srbench-trained x{scale} checkpoint recorded in {CONFIG_FILE}")
         net, identity = load_trained(StageGAN(StageGANConfig(**entry["arch"])),

@@ -5,6 +5,7 @@ from the file."""
 from __future__ import annotations
 
 from srbench.methods import register_method
+from srbench.methods.base import PUBLISHED
 from srbench.methods.legacy_pickle import state_dict_from_legacy_model
 from srbench.methods.pretrained import PretrainedMethod, converted_weights
 
@@ -22,6 +23,7 @@ WEIGHTS = converted_weights(
 @register_method("vdsr")
 class VDSRMethod(PretrainedMethod):
     name = "vdsr"
+    provenance = PUBLISHED
     description = "VDSR (twtygqyy PyTorch, 291 images); Y channel, bicubic-upsampled input"
     arch = VDSR_ARCH
     weights = {2: WEIGHTS, 3: WEIGHTS, 4: WEIGHTS}

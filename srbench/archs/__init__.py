@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 
 from ..methods.base import InputSpec
+from ..errors import UserError
 from ..registry import Registry
 
 
@@ -50,8 +51,11 @@ def get_arch(name: str) -> ArchSpec:
     """The spec of a registered architecture (method folders are discovered first, they add theirs)."""
     from ..methods import discover_methods
 
-    discover_methods()
+    methods = discover_methods()
     _register_builtins()
+    if name not in ARCHS and name in methods:
+        raise UserError(f"'{name}' is a method, not an architecture: benchmark its checkpoint with "
+                        f"--methods {name} --weights PATH (or torch:PATH --arch {name})")
     return ARCHS.create(name)
 
 

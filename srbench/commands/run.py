@@ -25,7 +25,12 @@ def add_arguments(p) -> None:
     p.add_argument("--device", default="auto", help="torch device for the networks: auto (default: cuda when "
                    "torch sees a GPU, else cpu), cpu, cuda, cuda:1, ...")
     p.add_argument("--tile", type=int, default=None, help="tile size in pixels of the network input (the LR image, or the bicubic-upsampled one for pre-upsampling methods such as SRCNN/VDSR)")
-    p.add_argument("--arch", default=None, help="architecture name for torch:PATH methods")
+    p.add_argument("--arch", default=None, help="architecture or method name for torch:PATH methods "
+                   "(`srbench list archs`)")
+    p.add_argument("--weights", action="append", default=[], metavar="[METHOD=]PATH",
+                   help="run a registered method on your own checkpoint of its architecture (e.g. the "
+                   "generator_fp16.pth of `srbench train`); METHOD= is needed with several --methods; repeatable. "
+                   "Recorded as provenance 'user checkpoint', identified by the file's sha256")
     p.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     p.add_argument("--no-save-sr", action="store_true", help="do not write SR images into the run folder")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
@@ -53,6 +58,30 @@ def _jobs(value: str) -> int:
     return jobs
 
 
+def parse_weights(values: list[str], methods: list[str]) -> dict[str, str]:
+    """--weights [METHOD=]PATH (repeatable) -> {method: path}; a bare PATH needs exactly one method."""
+    from pathlib import Path
+
+    from ..errors import UserError
+
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name not in methods and Path(value).expanduser().is_file():
+            sep = ""   # a bare path that holds "=" (runs/lr=1e-4/generator_fp16.pth)
+        if not sep:
+            named = [m for m in methods if m != "all"]
+            if len(named) != 1:
+                raise UserError(f"--weights {value}: with {len(named)} methods, write --weights METHOD={value}")
+            name, path = named[0], value
+        if not name or not path:
+            raise UserError(f"--weights {value}: expected [METHOD=]PATH")
+        if name in out:
+            raise UserError(f"--weights: two checkpoints for {name}")
+        out[name] = path
+    return out
+
+
 def run(args) -> int:
     from ..runner import RunConfig, parse_scale, run as run_benchmark
     from ..skips import skip_summary
@@ -62,7 +91,8 @@ def run(args) -> int:
         scales=[parse_scale(s) for s in _csv(args.scale)], out=args.out, degradation=args.degradation,
         metrics=_csv(args.metrics) if args.metrics else None, protocol=args.protocol,
         crop_border=args.crop_border, data_root=args.data_root, device=args.device, tile=args.tile,
-        arch=args.arch, use_cache=not args.no_cache, save_sr=not args.no_save_sr, progress=not args.quiet,
+        arch=args.arch, weights=parse_weights(args.weights, _csv(args.methods)) or None,
+        use_cache=not args.no_cache, save_sr=not args.no_save_sr, progress=not args.quiet,
         report=not args.no_report, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
         verbose=args.verbose)
     result = run_benchmark(config)

@@ -11,8 +11,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="training recipe, e.g. srresnet, srgan, msfm-mse, msfm-gan "
                                        "(`srbench train --list` shows all)", nargs="?")
     parser.add_argument("--list", action="store_true", help="list the training recipes and exit")
-    parser.add_argument("--data", action="append", default=[], metavar="DIR",
-                        help="folder of HR training images (or a dataset folder with HR/); repeatable")
+    parser.add_argument("--data", action="append", default=[], metavar="DIR|NAME",
+                        help="folder of HR training images (or a dataset folder with HR/), or a dataset name "
+                             "such as T91 found under --data-root / $SRBENCH_DATA like `srbench run` does; repeatable")
+    parser.add_argument("--data-root", default=None,
+                        help="folder holding <Name>/ dataset folders (default: $SRBENCH_DATA)")
     parser.add_argument("--iters", type=int, default=1000, help="train up to this step (absolute)")
     parser.add_argument("--out", help="output folder: checkpoint.pt, log.csv, generator_fp16.pth")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -76,6 +79,9 @@ def run(args) -> int:
                          degradation=args.degradation, init=args.init, vgg_weights=args.vgg_weights,
                          random_vgg=args.random_vgg, device=args.device, seed=args.seed,
                          options=_options(args.option))
-    train(args.recipe, args.data, args.iters, args.out, config, resume=args.resume,
+    from ..train.data import resolve_training_data
+
+    data = [resolve_training_data(d, args.data_root) for d in args.data]
+    train(args.recipe, data, args.iters, args.out, config, resume=args.resume,
           log_every=args.log_every, ckpt_every=args.ckpt_every)
     return 0

@@ -9,7 +9,7 @@ import types
 from pathlib import Path
 
 from ..registry import Registry
-from .base import InputSpec, SRMethod, SROutput, load_state_dict
+from .base import BASELINE, PROVENANCES, USER, InputSpec, SRMethod, SROutput, load_state_dict
 
 METHODS: Registry[SRMethod] = Registry("method")
 # Method folders that failed to import: folder -> reason. One broken adapter must not break every command.
@@ -18,7 +18,13 @@ _discovered = False
 
 
 def register_method(name: str):
-    return METHODS.register(name)
+    def add(cls):
+        provenance = getattr(cls, "provenance", "")
+        if provenance and provenance not in PROVENANCES:
+            raise ValueError(f"method '{name}': provenance '{provenance}' is not one of {', '.join(PROVENANCES)}")
+        return METHODS.register(name)(cls)
+
+    return add
 
 
 def methods_dir() -> Path:
@@ -68,5 +74,35 @@ def create_method(name: str, **kwargs) -> SRMethod:
     return discover_methods().create(name, **kwargs)
 
 
-__all__ = ["BROKEN_METHODS", "METHODS", "InputSpec", "SRMethod", "SROutput", "create_method", "discover_methods",
-           "load_state_dict", "methods_dir", "register_method"]
+def provenance_of(name: str, method: SRMethod | None = None, user_weights: dict | None = None) -> str:
+    """The provenance of a method instance, else (it could not be built) the one its registered class
+    declares, or USER when the run gave it a checkpoint (`user_weights`: RunConfig.weights)."""
+    if method is not None:
+        return method.provenance
+    if name.startswith("torch:") or name in (user_weights or {}):
+        return USER
+    return getattr(discover_methods().factory(name), "provenance", "")
+
+
+def check_user_weights(weights: dict[str, str], selected: list[str]) -> None:
+    """--weights METHOD=PATH: the method is selected, has weights, and the file exists (UserError otherwise)."""
+    from pathlib import Path
+
+    from ..errors import UserError
+
+    registry = discover_methods()
+    for name, path in weights.items():
+        if name.startswith("torch:"):
+            raise UserError(f"--weights {name}: a torch:PATH method is its own checkpoint; give --weights to a "
+                            f"registered method")
+        if name not in selected and selected != ["all"]:
+            raise UserError(f"--weights {name}={path}: method '{name}' is not among --methods {','.join(selected)}")
+        if getattr(registry.factory(name), "provenance", "") == BASELINE:
+            raise UserError(f"--weights {name}: {name} has no weights")
+        for part in str(path).split(","):   # bi-gans-st takes "MR_FILE,WP_FILE"
+            if not Path(part).expanduser().is_file():
+                raise UserError(f"{part}: no such weights file (--weights {name})")
+
+
+__all__ = ["BROKEN_METHODS", "METHODS", "PROVENANCES", "InputSpec", "SRMethod", "SROutput", "check_user_weights",
+           "create_method", "discover_methods", "load_state_dict", "methods_dir", "provenance_of", "register_method"]

@@ -13,6 +13,14 @@ import torch
 from .. import matlab
 from ..errors import Unavailable
 
+# Where a method's weights come from. Shown by `srbench list methods` and recorded in run.json
+# (methods[<name>]["provenance"]) so that no surrogate is mistaken for a paper's own model.
+PUBLISHED = "published weights"            # the authors' (or a public re-implementation's) released file
+SURROGATE = "srbench-trained surrogate"    # srbench's own short training of a paper's architecture
+USER = "user checkpoint"                   # a checkpoint the user supplied (torch:PATH, --weights)
+BASELINE = "baseline"                      # no learned weights (bicubic)
+PROVENANCES = (PUBLISHED, SURROGATE, USER, BASELINE)
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -45,12 +53,16 @@ class SRMethod:
     scales: tuple[int, ...] = ()
     input_spec: InputSpec = InputSpec()
     description: str = ""
+    # One of PROVENANCES; a `weights` override makes an instance a USER checkpoint.
+    provenance: str = ""
     # Receptive-field radius in input pixels: tiles overlap by at least this much.
     receptive_field: int = 16
 
     def __init__(self, weights: str | None = None, device: str = "cpu", tile: int | None = None,
                  tile_overlap: int | None = None):
         self.weights_override = weights
+        if weights:
+            self.provenance = USER
         self.device = torch.device(device)
         self.tile = tile
         self.tile_overlap = tile_overlap
@@ -119,10 +131,7 @@ class SRMethod:
         out_hw = (lr.shape[0] * scale, lr.shape[1] * scale)
         if spec.channels == "y":
             ycc = lr.astype(np.float64) if gray else matlab.rgb2ycbcr(lr).astype(np.float64)
-            y_lr = ycc[:, :, :1] / 255.0
-            y_in = matlab.imresize(y_lr, output_shape=out_hw) if spec.pre_upsample else y_lr
-            y_sr = self.run_network(y_in * spec.value_range, scale)[:, :, 0] / spec.value_range
-            y8 = matlab.im2uint8(y_sr)
+            y8 = self.y_network(ycc[:, :, :1] / 255.0, scale)
             if gray:
                 return SROutput(pixels=y8[:, :, None], native_y=y8.astype(np.float64))
             chroma = matlab.imresize(matlab.rgb2ycbcr(lr)[:, :, 1:], output_shape=out_hw)
@@ -141,6 +150,46 @@ class SRMethod:
             y = matlab.rgb2y(pixels)
             pixels = matlab.to_uint8((y - 16.0) * 255.0 / 219.0)[:, :, None]
         return SROutput(pixels=pixels)
+
+    def y_network(self, y_lr: np.ndarray, scale: int) -> np.ndarray:
+        """HxWx1 float64 LR luminance in [0, 1] -> uint8 HxW SR luminance: the network's output, rounded once."""
+        spec = self.input_spec
+        out_hw = (y_lr.shape[0] * scale, y_lr.shape[1] * scale)
+        y_in = matlab.imresize(y_lr, output_shape=out_hw) if spec.pre_upsample else y_lr
+        y_sr = self.run_network(y_in * spec.value_range, scale)[:, :, 0] / spec.value_range
+        return matlab.im2uint8(y_sr)
+
+    # ---- the double-precision YCbCr pipeline of the SRCNN/VDSR/LapSRN test scripts (`--protocol srcnn`)
+    def accepts_double_ycbcr(self) -> bool:
+        """Whether this method can take an unquantised double YCbCr LR image: Y-channel networks can."""
+        return self.input_spec.channels == "y"
+
+    def check_protocol(self, protocol) -> None:
+        """Unavailable (with the reason) when this method cannot take the LR input `protocol` prescribes."""
+        if getattr(protocol, "lr_input", "uint8") == "ycbcr-double" and not self.accepts_double_ycbcr():
+            raise Unavailable(f"{self.name}: the {protocol.name} protocol feeds the unquantised double Y channel "
+                              f"to Y-channel methods; this method takes {self.input_spec.channels.upper()} input")
+
+    def super_resolve_ycbcr(self, lr_ycc: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
+        """Double YCbCr LR in [0, 1] (HxWx3, HxWx1 for a grey image; never quantised) -> SROutput.
+
+        The network sees the LR luminance as it is and its output is rounded once, as in SRCNN's
+        demo_SR.m / VDSR's and LapSRN's test scripts; Cb and Cr (not scored by those scripts) are
+        MATLAB-bicubic upscaled in double and rounded once."""
+        self.check_scale(scale)
+        if not self.accepts_double_ycbcr():
+            raise Unavailable(f"{self.name}: takes {self.input_spec.channels.upper()} input, not a double Y channel")
+        self.current_image = (image_name, lr_ycc.shape[:2])
+        return ycbcr_output(self.y_network(lr_ycc[:, :, :1], scale), lr_ycc, scale)
+
+
+def ycbcr_output(y8: np.ndarray, lr_ycc: np.ndarray, scale: int) -> SROutput:
+    """SROutput from an SR luminance (uint8 HxW) and the double YCbCr LR whose chroma is upscaled."""
+    if lr_ycc.shape[2] == 1:
+        return SROutput(pixels=y8[:, :, None], native_y=y8.astype(np.float64))
+    chroma = matlab.im2uint8(matlab.imresize(lr_ycc[:, :, 1:], scale))
+    rgb = matlab.ycbcr2rgb(np.concatenate([y8[:, :, None], chroma], axis=2))
+    return SROutput(pixels=rgb, native_y=y8.astype(np.float64))
 
 
 def load_state_dict(path, map_location: str = "cpu") -> dict:

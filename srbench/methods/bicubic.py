@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import matlab
 from . import register_method
-from .base import SRMethod, SROutput
+from .base import BASELINE, SRMethod, SROutput, ycbcr_output
 
 
 @register_method("bicubic")
@@ -13,6 +13,7 @@ class Bicubic(SRMethod):
     name = "bicubic"
     scales = (2, 3, 4, 8)
     description = "MATLAB imresize bicubic upscaling (no network)"
+    provenance = BASELINE
 
     def build(self, scale: int):
         return None, "matlab-imresize-bicubic"
@@ -20,3 +21,11 @@ class Bicubic(SRMethod):
     def super_resolve(self, lr: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
         self.check_scale(scale)
         return SROutput(pixels=matlab.imresize(lr, scale))
+
+    def accepts_double_ycbcr(self) -> bool:
+        return True
+
+    def super_resolve_ycbcr(self, lr_ycc: np.ndarray, scale: int, image_name: str | None = None) -> SROutput:
+        """The SRCNN/VDSR/LapSRN scripts' bicubic row: imresize of the double LR Y, rounded once."""
+        self.check_scale(scale)
+        return ycbcr_output(matlab.im2uint8(matlab.imresize(lr_ycc[:, :, 0], scale)), lr_ycc, scale)

@@ -12,6 +12,7 @@ Two ways in:
         scales: [4]                # optional; default: the architecture's
         options: {num_block: 23}   # optional keyword arguments of the architecture
         input: {channels: rgb, value_range: 1.0, pre_upsample: false}   # optional overrides
+        provenance: published weights   # optional; default "user checkpoint" (see srbench.methods.base)
 
     A folder `methods/<name>/` holding only `method.yaml` is registered by `discover_methods`; a folder
     with code registers it with `register_yaml_method(Path(__file__).with_name("method.yaml"))`.
@@ -29,10 +30,10 @@ from pathlib import Path
 from ..archs import ArchSpec, get_arch
 from ..assets import Asset, sha256_file
 from ..errors import AssetError, Unavailable, UserError
-from .base import InputSpec, SRMethod, load_state_dict
+from .base import PROVENANCES, USER, InputSpec, SRMethod, load_state_dict
 from .pretrained import load_strict
 
-_YAML_KEYS = {"name", "arch", "weights", "sha256", "url", "scales", "options", "input", "description"}
+_YAML_KEYS = {"name", "arch", "weights", "sha256", "url", "scales", "options", "input", "description", "provenance"}
 
 
 def unwrap_state(state: dict) -> dict:
@@ -50,13 +51,18 @@ class GenericMethod(SRMethod):
     """One checkpoint + one architecture. Built by `create_generic_method` or from a YAML file."""
 
     spec: str | None = None   # the `torch:...` it was given as, recorded in run.json beside the short name
+    provenance = USER
 
     def __init__(self, name: str, arch: ArchSpec, asset: Asset, explicit: str | None = None,
                  scales: tuple[int, ...] | None = None, options: dict | None = None,
                  input_spec: InputSpec | None = None, missing_is_error: bool = True, description: str = "",
-                 **kwargs):
-        kwargs.pop("weights", None)
+                 provenance: str = USER, **kwargs):
+        user_weights = kwargs.pop("weights", None)
         super().__init__(**kwargs)
+        self.provenance = provenance
+        if user_weights:  # --weights on a YAML-registered method: another checkpoint of the same architecture
+            explicit, self.provenance = str(user_weights), USER
+            asset = Asset(name=Path(user_weights).name, kind="weights")
         self.name = name
         self.arch = arch
         self.asset = asset
@@ -131,12 +137,16 @@ def method_from_yaml(path: str | Path, missing_is_error: bool = True, arch_overr
     scales = config.get("scales")
     if scales is not None and not (isinstance(scales, list) and all(isinstance(s, int) and s > 0 for s in scales)):
         raise UserError(f"{path}: scales must be a list of positive integers")
+    provenance = str(config.get("provenance") or USER)
+    if provenance not in PROVENANCES:
+        raise UserError(f"{path}: provenance '{provenance}' is not one of {', '.join(PROVENANCES)}")
     return GenericMethod(
         name=str(config.get("name") or default_name or path.parent.name), arch=arch, asset=asset,
         explicit=str(weights) if weights.is_file() or not url else None,
         scales=tuple(scales) if scales else None, options=config.get("options") or {},
         input_spec=_input_spec(arch.input_spec, config.get("input"), str(path)),
-        missing_is_error=missing_is_error, description=str(config.get("description") or ""), **kwargs)
+        missing_is_error=missing_is_error, description=str(config.get("description") or ""),
+        provenance=provenance, **kwargs)
 
 
 def create_generic_method(spec: str, arch: str | None = None, **kwargs) -> SRMethod:
@@ -153,9 +163,12 @@ def create_generic_method(spec: str, arch: str | None = None, **kwargs) -> SRMet
         method.spec, method.provenance = spec, "user checkpoint"
         return method
     if not arch:
-        raise UserError(f"{spec}: give the architecture with --arch NAME")
+        raise UserError(f"{spec}: give the architecture with --arch NAME (`srbench list archs`)")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
+    method = _as_method_checkpoint(spec, arch, path, kwargs)
+    if method is not None:
+        return method
     spec_arch = get_arch(arch)
     asset = Asset(name=path.name, kind="weights")
     method = GenericMethod(name=path.stem, arch=spec_arch, asset=asset, explicit=str(path), **kwargs)
@@ -180,14 +193,39 @@ def display_name(spec: str, method: SRMethod | None, taken: set[str]) -> str:
     return name
 
 
+def _as_method_checkpoint(spec: str, arch: str, path: Path, kwargs: dict) -> SRMethod | None:
+    """`--arch METHOD`: the registered method `arch` run on the user's checkpoint (its own network and forward
+    pass: SRResNet's clamp, MSFM's padding, Stage-GAN's [-1, 1] range...), named `spec`. None when `arch`
+    is an architecture name (those take precedence: their meaning predates method names here)."""
+    from ..archs import ARCHS, _register_builtins
+    from . import discover_methods
+
+    methods = discover_methods()
+    _register_builtins()
+    if arch in ARCHS or arch not in methods:
+        return None
+    if getattr(methods.factory(arch), "provenance", "") == "baseline":
+        raise UserError(f"--arch {arch}: {arch} has no weights to load a checkpoint into")
+    method = methods.create(arch, weights=str(path), **kwargs)
+    method.name, method.spec = path.stem, spec
+    return method
+
+
 def register_yaml_method(path: str | Path) -> str:
     """Register the method described by a YAML file (called from a method folder's `__init__.py`).
     Missing weights make it Unavailable (skipped with the reason) instead of an error."""
     from . import METHODS
 
     path = Path(path)
-    name = str(load_yaml_config(path).get("name") or path.parent.name)
-    METHODS.register(name, lambda **kw: method_from_yaml(path, missing_is_error=False, **kw))
+    config = load_yaml_config(path)
+    name = str(config.get("name") or path.parent.name)
+
+    def factory(**kw):
+        return method_from_yaml(path, missing_is_error=False, **kw)
+
+    factory.provenance = str(config.get("provenance") or USER)  # read by `srbench list methods` and run.json
+    factory.description = str(config.get("description") or f"{config['arch']} checkpoint {config['weights']}")
+    METHODS.register(name, factory)
     return name
 
 

@@ -3,8 +3,9 @@ file per scale, resolved as an `Asset` (explicit path -> $SRBENCH_SHARED -> cach
 
 Missing weights make the method `Unavailable` (the run records the reason and goes on); a file whose
 sha256 does not match is a `ChecksumError` naming the file, never silently used. An explicit `weights`
-path is another location of the *same* published file and is checked too; a different checkpoint of the
-same architecture is benchmarked with `--methods torch:PATH --arch NAME` (`srbench.methods.generic`).
+path holding the published file (or its original) is another location of it; any other file is a user's
+checkpoint of the same architecture (`srbench run --methods NAME --weights PATH`): provenance "user
+checkpoint", identified by its own sha256, loaded into the method's architecture at that scale.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import torch
 
 from ..assets import Asset, sha256_file
 from ..errors import AssetError, ChecksumError, Unavailable
-from .base import SRMethod, load_state_dict
+from .base import PUBLISHED, USER, SRMethod, load_state_dict
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,18 @@ class PretrainedMethod(SRMethod):
 
     arch = None
     weights: dict[int, WeightsFile] = {}
+    provenance = PUBLISHED
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.weights_override:
+            self.provenance = PUBLISHED if self._is_published_file(Path(self.weights_override).expanduser()) else USER
+
+    def _is_published_file(self, path: Path) -> bool:
+        if not path.is_file():
+            return False
+        known = {h for wf in self.weights.values() for h in (wf.asset.sha256, wf.original_sha256) if h}
+        return sha256_file(path) in known
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -126,6 +139,8 @@ class PretrainedMethod(SRMethod):
         return load_state_dict(path)
 
     def build(self, scale: int):
+        if self.provenance == USER:
+            return self.build_user_checkpoint(scale)
         wf = self.weights[scale]
         path, is_original = resolve_weights(wf, self.name, self.weights_override)
         state = wf.convert(path) if is_original else self.read_state(path, scale)
@@ -133,6 +148,19 @@ class PretrainedMethod(SRMethod):
         load_strict(net, state, path)
         # The converted file and its original hold the same tensors: one identity for both.
         return net, f"sha256:{wf.asset.sha256}"
+
+    def build_user_checkpoint(self, scale: int):
+        """A user's state_dict of this method's architecture at `scale` (fp16 is cast back to fp32)."""
+        from .generic import unwrap_state
+
+        path = Path(self.weights_override).expanduser()
+        state = unwrap_state(load_state_dict(path))
+        arch = self.arch_for(scale)
+        if arch.convert_state is not None:
+            state = arch.convert_state(state)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        net = load_strict(arch.factory(scale=scale), state, path)
+        return net, f"sha256:{sha256_file(path)}"
 
 
 __all__ = ["PretrainedMethod", "WeightsFile", "converted_weights", "github_raw", "github_weights", "load_strict",

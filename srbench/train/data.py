@@ -34,6 +34,31 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
+def resolve_training_data(entry: str, data_root: str | os.PathLike | None = None) -> str:
+    """A `--data` value as a folder: an existing path as it is, else a dataset name resolved like `srbench run`
+    resolves `--datasets` (under --data-root / $SRBENCH_DATA, then the cache, then its manifest's download).
+    The dataset's own folder is returned (its HR/ inside, or the layout a recipe reads, such as Facades')."""
+    from ..datasets import DATASETS, check_dataset_name, data_roots, load_manifest, manifest_path, resolve_dataset
+
+    path = Path(entry).expanduser()
+    if path.exists() or os.sep in entry or not entry:
+        return str(path)
+    roots = data_roots(data_root)
+    folder = load_manifest(manifest_path(entry)).folder if entry in DATASETS else entry
+    for root in roots:
+        candidate = root / folder
+        if candidate.is_dir():
+            if (candidate / "HR").is_dir() and entry in DATASETS:
+                resolve_dataset(entry, data_root)   # verify the copy against the manifest's checksums
+            return str(candidate)
+    try:
+        check_dataset_name(entry, data_root)
+    except UserError:
+        raise UserError(f"{entry}: training data folder not found, and no dataset of that name "
+                        f"(looked in {', '.join(str(r) for r in roots)})") from None
+    return str(resolve_dataset(entry, data_root).root)
+
+
 class PairedPatchSampler:
     """Random aligned (LR, HR) patches with random flips and 90-degree rotations.
 

@@ -50,12 +50,17 @@ def load_checkpoint(path: Path, recipe: TrainRecipe) -> int:
     return int(ckpt["step"])
 
 
-def export_generator(recipe: TrainRecipe, path: Path) -> None:
+def export_generator(recipe: TrainRecipe, path: Path, step: int | None = None) -> None:
     """The generator's state_dict (the recipe's selected one, `exported_state`) with floating tensors in fp16
-    (small enough to commit)."""
+    (small enough to commit), wrapped as
+    {"state_dict": ..., "srbench": {recipe, method, scale, step, arch}}: every state_dict loader here unwraps
+    "state_dict" (methods.base.load_state_dict), and `srbench run --methods METHOD --weights FILE` reads
+    "arch" to rebuild architectures whose options leave no trace in the tensors (train.trained.checkpoint_arch)."""
     state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.exported_state().items()}
+    meta = {"recipe": recipe.name, "method": recipe.method, "scale": int(recipe.config.scale),
+            "step": step, "arch": recipe.arch_metadata()}
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save({"state_dict": state, "srbench": meta}, buffer)
     atomic_write(path, buffer.getvalue())
 
 
@@ -145,7 +150,7 @@ def train(recipe_name: str, data: list[str], iters: int, out: str | os.PathLike,
                          " ".join(f"{k}={v:.4g}" for k, v in values.items()))
             if (step + 1) % ckpt_every == 0 or step + 1 == iters:
                 save_checkpoint(ckpt_path, recipe, step + 1)
-                export_generator(recipe, out / GENERATOR)
+                export_generator(recipe, out / GENERATOR, step + 1)
     if rank == 0 and start >= iters:
-        export_generator(recipe, out / GENERATOR)
+        export_generator(recipe, out / GENERATOR, start)
     return recipe

@@ -97,6 +97,16 @@ class TrainRecipe:
                                   max_images=max_images, upsampled=self.input_key == "lr_up")
 
     # ---- provided
+    def arch_metadata(self) -> dict:
+        """The generator's architecture options, saved with the exported generator: the recipe's `arch_config`
+        dataclass when it has one (Stage-GAN, SPSAGAN: options such as `residual` have no tensors), else {}."""
+        import dataclasses
+
+        arch = getattr(self, "arch_config", None)
+        if arch is None or not dataclasses.is_dataclass(arch):
+            return {}
+        return _plain(dataclasses.asdict(arch))
+
     def generator(self) -> nn.Module:
         return unwrap(self.nets[self.generator_key])
 
@@ -168,6 +178,15 @@ class TrainRecipe:
         opt.step()
         if name in self.schedulers:
             self.schedulers[name].step()
+
+
+def _plain(value):
+    """Lists for tuples, recursively: what torch.load(weights_only=True) reads back as it was written."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 class PixelRecipe(TrainRecipe):

@@ -3,6 +3,9 @@
 The file is an `Asset` with a recorded sha256, so an edited or truncated checkpoint fails loudly
 (`ChecksumError`); a missing one makes the method `Unavailable`. Weights are stored in fp16 to keep the
 repository small and cast back to fp32 for inference.
+
+A user's own `srbench train` output (`--weights FILE`) is loaded as it is; its "srbench" metadata
+(train.loop.export_generator) gives the architecture options and the scale it was trained for.
 """
 from __future__ import annotations
 
@@ -20,6 +23,23 @@ def trained_weights(filename: str, sha256: str, method: str, shared_subpath: str
     """The committed checkpoint `filename` of `method` (found in the method's folder, see `load_trained`;
     `shared_subpath` is where a copy may stand under $SRBENCH_SHARED when the folder lacks it)."""
     return Asset(filename, "weights", sha256=sha256, shared_subpath=shared_subpath)
+
+
+def checkpoint_metadata(path: str | Path) -> dict:
+    """The "srbench" record `srbench train` writes into generator_fp16.pth ({} for any other state_dict)."""
+    try:
+        obj = torch.load(str(Path(path).expanduser()), map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001  (load_state_dict reports unreadable files with the reason)
+        return {}
+    meta = obj.get("srbench") if isinstance(obj, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def check_trained_scale(path: str | Path, method: str, scale: int) -> None:
+    """Unavailable when the checkpoint's metadata says it was trained for another scale."""
+    trained = checkpoint_metadata(path).get("scale")
+    if trained is not None and int(trained) != scale:
+        raise Unavailable(f"{method}: {path} was trained for x{trained} (its srbench metadata), not x{scale}")
 
 
 def load_trained(net: torch.nn.Module, weights: Asset, method: str, folder: Path,
