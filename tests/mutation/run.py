@@ -105,11 +105,11 @@ MUTATIONS = [
     M("NIQE-PIRM on rgb2gray instead of Y", "srbench/metrics/niqe.py",
       "else matlab.rgb2ycbcr(img.pixels)[:, :, 0]", "else matlab.rgb2gray(img.pixels)", ("tests/test_pi.py",),
       needs_niqe_model=True),
-    # --- srbench/runner.py (h15 is splitting it into plan / executor / tabulate: targets may move)
-    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/runner.py",
+    # --- the runner's tabulation and plan (srbench/tabulate.py, srbench/plan.py)
+    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/tabulate.py",
       "row[m.name] = m.aggregate(group[m.name].to_numpy(dtype=np.float64))",
       "row[m.name] = float(np.mean(group[m.name].to_numpy(dtype=np.float64)))", tuple(SUMMARY_TESTS)),
-    M("metric version left out of the cache key", "srbench/runner.py",
+    M("metric version left out of the cache key", "srbench/plan.py",
       "return f\"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}\"",
       "return f\"{metric.name}|{ctx.protocol.name}|crop{ctx.crop_border}\"", ("tests/test_results_cache.py",)),
     # --- srbench/gate.py (h13b is rewriting it: targets may move)
