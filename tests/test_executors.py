@@ -176,7 +176,7 @@ def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
     try:
         reference = srbench(tmp_path / "serial", "--jobs", "1")
         start("scheduler", [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                            "--port", str(port), "--dashboard-address", ":0", "--no-show"])
+                            "--port", str(port), "--dashboard-address", "127.0.0.1:0", "--no-show"])
         for name in ("wA", "wB"):
             start(name, [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", name,
                          "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"])
