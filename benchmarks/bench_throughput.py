@@ -120,7 +120,16 @@ def run_once(workload: dict, out: Path, timers: Timers | None = None, **executor
 def overhead(workload: dict, out: Path) -> dict:
     """Serial per-item overhead: (wall - time in methods - time in metrics) / items."""
     timers = Timers()
-    wall, items = run_once(workload, out, timers)
+    # serial (SRBENCH_JOBS rather than RunConfig.jobs, so that this also measures srbench before --jobs)
+    old = os.environ.get("SRBENCH_JOBS")
+    os.environ["SRBENCH_JOBS"] = "1"
+    try:
+        wall, items = run_once(workload, out, timers)
+    finally:
+        if old is None:
+            os.environ.pop("SRBENCH_JOBS")
+        else:
+            os.environ["SRBENCH_JOBS"] = old
     rest = wall - timers.method - timers.metric
     return {"items": items, "wall_s": wall, "method_s": timers.method, "metrics_s": timers.metric,
             "overhead_ms_per_item": 1000 * rest / items}

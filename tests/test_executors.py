@@ -176,7 +176,7 @@ def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
     try:
         reference = srbench(tmp_path / "serial", "--jobs", "1")
         start("scheduler", [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                            "--port", str(port), "--dashboard-address", ":0", "--no-show"])
+                            "--port", str(port), "--dashboard-address", "127.0.0.1:0", "--no-show"])
         for name in ("wA", "wB"):
             start(name, [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", name,
                          "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"])
@@ -207,3 +207,16 @@ def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
                 proc.wait()
         for fh in logs.values():
             fh.close()
+
+
+def test_one_overall_progress_bar_and_verbose_lines(bench, capsys):
+    bench("serial", "--jobs", "1", methods="bicubic,tinynet", rc=0)
+    capsys.readouterr()
+    out = bench.tmp / "verbose"
+    assert main(["run", "--methods", "bicubic,tinynet", "--datasets", "Tiny", "--scale", "2,4", "--metrics",
+                 METRICS, "--out", str(out), "--no-report", "--jobs", "1", "--verbose",
+                 "--data-root", str(bench.tmp / "data")]) == 0
+    err = capsys.readouterr().err
+    assert "20/20 items" in err and "srbench: tinynet Tiny x4: done in" in err
+    assert err.count("done in") == 4  # one line per method x dataset x scale
+    assert "img/s" not in err  # no per-method bars any more

@@ -189,3 +189,56 @@ def test_kill_and_resume_fresh_interpreters(tmp_path):
     assert _same_results(out, tmp_path / "clean") == []
     assert _leftovers(out, cache / "results", cache / "sr", cache / "lr") == []
     print(f"\nkill/resume (fresh interpreters): {kills} SIGKILLs, final tables identical")
+
+
+JOBS_KILLS = 4
+
+
+@pytest.mark.slow  # each run starts two worker interpreters: ~1 min on an idle 2-core machine, 5 under load
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the fork server needs os.fork (POSIX)")
+def test_kill_and_resume_with_jobs_2(tmp_path, monkeypatch):
+    """The same fault injection with two worker processes: the client, killed at random points while its
+    workers compute, resumes to tables and SR images identical to an uninterrupted serial run, and no
+    partial file is left (only the client writes; its workers exit when it dies)."""
+    data_root = bench_fixtures.make_dataset(tmp_path, "Tiny", count=6, size=(100, 96))
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "unused-cache"))
+
+    def argv(out: Path, jobs: str) -> list[str]:
+        return ["run", "--methods", "bicubic,tinynet", "--datasets", "Tiny", "--data-root", str(data_root),
+                "--scale", "2,4", "--metrics", "psnr_y,ssim_y,rmse", "--out", str(out), "--quiet", "--no-report",
+                "--jobs", jobs]
+
+    server = ForkServer(tmp_path / "manifests")
+    try:
+        clean = tmp_path / "clean"
+        result = server.run(argv(clean, "1"), tmp_path / "clean-cache", tmp_path / "clean.log")
+        assert result["rc"] == 0, (tmp_path / "clean.log").read_text()
+        timed = server.run(argv(tmp_path / "timed", "2"), tmp_path / "timed-cache", tmp_path / "timed.log")
+        assert timed["rc"] == 0, (tmp_path / "timed.log").read_text()
+        assert _same_results(tmp_path / "timed", clean) == []
+        duration = timed["elapsed"]
+
+        rng = random.Random(20261201)
+        out, cache = tmp_path / "run", tmp_path / "cache"
+        kills, attempts, kill_points = 0, 0, []
+        while kills < JOBS_KILLS:
+            attempts += 1
+            assert attempts < 6 * JOBS_KILLS, f"only {kills} kills landed in {attempts} attempts"
+            delay = rng.uniform(0.0, duration)
+            result = server.run(argv(out, "2"), cache, tmp_path / f"attempt{attempts}.log", kill_after=delay)
+            if result["killed"]:
+                kills += 1
+                kill_points.append(round(delay / duration, 3))
+                continue
+            assert result["rc"] == 0, (tmp_path / f"attempt{attempts}.log").read_text()
+            assert _same_results(out, clean) == []
+            shutil.rmtree(out)
+            shutil.rmtree(cache)
+        result = server.run(argv(out, "2"), cache, tmp_path / "final.log")
+        assert result["rc"] == 0, (tmp_path / "final.log").read_text()
+        assert _same_results(out, clean) == []
+        assert _leftovers(out, cache) == []
+    finally:
+        server.close()
+    print(f"\nkill/resume --jobs 2: {kills} SIGKILLs at fractions {kill_points} of a {duration:.2f}s run, "
+          "resumed tables and SR images identical to the serial run")

@@ -48,7 +48,7 @@ class DaskBackend(Backend):
             with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=logging.ERROR)
+                    dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
             self.client = distributed.Client(self.cluster)
 
     def window(self) -> int:
