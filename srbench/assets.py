@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import PART_SUFFIX, temp_prefix
+from .atomic import mkstemp_beside
 from .errors import AssetError, ChecksumError
 
 
@@ -50,7 +49,7 @@ def verify_sha256(path: Path, expected: str | None) -> None:
 def download(url: str, dest: Path, sha256: str | None = None, timeout: float = 60.0) -> Path:
     """Download `url` to `dest` via a temp file; verify before the rename."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix(dest), suffix=PART_SUFFIX)
+    fd, tmp = mkstemp_beside(dest)  # the umask's permissions, as every file srbench writes
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out)

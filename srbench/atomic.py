@@ -1,7 +1,9 @@
 """Atomic file writes, and the clean-up of what a killed writer leaves behind.
 
 A file is written to a temp file beside it and renamed into place, so readers see either the old or the
-new content, never half of it. A process killed with SIGKILL cannot delete its temp file, so temp names
+new content, never half of it. The temp file gets the permissions a plain `open(path, "w")` would give
+(0666 minus the umask: 0644 under umask 022), not mkstemp's owner-only 0600, so run folders, reports and
+caches can be served or shared like any other file the user writes. A process killed with SIGKILL cannot delete its temp file, so temp names
 carry the writer's process id (`.<name>.<pid>.<random>.part`) and `sweep_partials` removes those whose
 writer is gone. A `.part` without a process id (written by other code) is removed once it is older than
 `UNTAGGED_MAX_AGE`, because its writer cannot be asked.
@@ -12,22 +14,53 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 PART_SUFFIX = ".part"
 UNTAGGED_MAX_AGE = 3600.0  # seconds
 _TAGGED = re.compile(r"\.(\d+)\.[^.]*\.part$")
+_UMASK_LOCK = threading.Lock()
 
 
 def temp_prefix(dest: Path) -> str:
     return f".{dest.name}.{os.getpid()}."
 
 
+def current_umask() -> int:
+    """The process umask. Linux reports it in /proc (no side effect); elsewhere it can only be read by
+    setting it, which is done under a lock so that threads of this module never see a zero umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def mkstemp_beside(dest: Path) -> tuple[int, str]:
+    """A temp file next to `dest` (the `.part` naming `sweep_partials` knows), with the umask's usual
+    permissions instead of mkstemp's 0600; returns (fd, path) as `tempfile.mkstemp` does."""
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix(dest), suffix=PART_SUFFIX)
+    try:
+        os.fchmod(fd, 0o666 & ~current_umask())
+    except BaseException:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return fd, tmp
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path), suffix=PART_SUFFIX)
+    fd, tmp = mkstemp_beside(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

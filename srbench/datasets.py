@@ -26,11 +26,12 @@ import numpy as np
 import yaml
 
 from .assets import cache_root, sha256_file
+from .bundled import bundled_dir
 from .errors import AssetError, ChecksumError, UserError
 from .imageio import SUPPORTED_SUFFIXES, encode_png, read_image
 from .registry import Registry
 
-MANIFEST_DIR = Path(__file__).resolve().parents[1] / "datasets"
+MANIFEST_DIR = bundled_dir("datasets")  # repository folder, or the copy inside an installed package
 NOT_RECORDED = "not-recorded"
 KINDS = ("test", "train")
 CROPS = ("left-half",)

@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from .bundled import bundled_dir
 from .errors import ChecksumError, UserError
 
 NAME = "Facades"
 SIZE = 256                      # the paper's (and pix2pix's) image side
 BASE = "base"                   # the CMP archive's folder of the base set
-MANIFEST = Path(__file__).resolve().parents[1] / "datasets" / f"{NAME}.yaml"
+MANIFEST = bundled_dir("datasets") / f"{NAME}.yaml"  # the repository's datasets/, or the installed copy
 
 
 @lru_cache(maxsize=None)

@@ -17,6 +17,7 @@ from .errors import SrbenchError, Unavailable, UserError
 from .metrics import EvalContext, Metric, load_builtin_metrics
 from .methods import SRMethod, discover_methods
 from .run_layout import sr_image_path
+from .skips import short_reason
 
 # ma_pirm (not ma) so that Ma is computed once per image, shared with pi (both PIRM protocol: Y, 4-px shave)
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma_pirm", "pi")
@@ -74,12 +75,13 @@ def select_methods(names: list[str], scales: list[int], config) -> list[tuple[st
         if not name.startswith("torch:"):
             registry.factory(name)
     selected = []
+    taken = {n for n in names if not n.startswith("torch:")}  # torch: methods get short unique names
     for name in names:
         if name.startswith("torch:"):
-            from .methods.generic import create_generic_method
+            from .methods.generic import create_generic_method, display_name
 
             method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
-            selected.append((name, method, ""))
+            selected.append((display_name(name, method, taken), method, ""))
             continue
         try:
             method = registry.create(name, device=config.device, tile=config.tile)
@@ -177,6 +179,8 @@ def build_plan(config, methods: list[tuple[str, SRMethod | None, str]], datasets
         plan.contexts[scale] = EvalContext.make(scale, config.protocol, config.crop_border)
         for name, method, reason in methods:
             info = plan.methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            if getattr(method, "spec", None):
+                info["spec"] = method.spec  # the full torch:... path; tables use the short name
             if method is None:
                 _record_unusable(plan, name, reason, scale, datasets, info)
                 continue
@@ -208,8 +212,10 @@ def build_plan(config, methods: list[tuple[str, SRMethod | None, str]], datasets
 def _record_unusable(plan: Plan, name: str, reason: str, scale: int, datasets, info: dict) -> None:
     """A method that could not be constructed: skipped (Unavailable) or failed (an error per dataset)."""
     if not reason.startswith(FAILED_PREFIX):
+        short = short_reason(name, reason)  # once per method and reason, on one line; the full reason: run.json
+        if not any(short_reason(name, s.get("reason", "")) == short for s in info["scales"].values()):
+            warn(f"skipping {name} x{scale}: {short}")
         info["scales"][str(scale)] = {"status": "skipped", "reason": reason}
-        warn(f"skipping {name} x{scale}: {reason}")
         return
     message = reason[len(FAILED_PREFIX):]
     info["scales"][str(scale)] = {"status": "failed", "reason": message}

@@ -18,10 +18,12 @@ import pandas as pd
 from . import __version__, results_cache
 from .atomic import atomic_write, sweep_partials
 from .degradations import DEGRADATIONS
+from .devices import resolve_device
 from .errors import UserError
 from .imageio import write_text_atomic
 from .methods import discover_methods
 from .metrics import load_builtin_metrics
+from .skips import short_reason
 # the plan, per-item evaluation and tabulation live in their own modules; their names stay importable here
 from .plan import (DEFAULT_METRICS, FAILED_PREFIX, MAX_MESSAGE, build_plan, degradation_key,  # noqa: F401
                    method_key, metric_key as _metric_key, one_line as _one_line, select_methods,
@@ -44,7 +46,7 @@ class RunConfig:
     protocol: str = "matlab"
     crop_border: int | None = None
     data_root: str | None = None
-    device: str = "cpu"
+    device: str = "auto"  # resolved by `srbench.devices.resolve_device` before the run starts
     tile: int | None = None
     arch: str | None = None
     use_cache: bool = True
@@ -64,6 +66,7 @@ class RunResult:
     summary: pd.DataFrame
     errors: list[dict] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    metrics_unavailable: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -178,10 +181,11 @@ def run(config: RunConfig) -> RunResult:
     if config.metrics is not None:
         config.metrics = _unique(config.metrics)
     validate_config(config)
+    config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
     out = Path(config.out)
     metrics, metrics_unavailable = select_metrics(config.metrics)
     for name, reason in metrics_unavailable.items():
-        _warn(f"metric {name} unavailable: {reason}")
+        _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
     datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
     methods = select_methods(config.methods, config.scales, config)
     _prepare_out(out)
@@ -207,4 +211,5 @@ def run(config: RunConfig) -> RunResult:
     }
     write_text_atomic(out / "run.json", json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
     skipped = {n: i.get("reason", "") for n, i in methods_info.items() if i["status"] == "skipped"}
-    return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped)
+    return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped,
+                     metrics_unavailable=metrics_unavailable)

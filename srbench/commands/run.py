@@ -22,7 +22,8 @@ def add_arguments(p) -> None:
     p.add_argument("--crop-border", type=int, default=None, help="override the protocol's border crop (pixels)")
     p.add_argument("--data-root", default=None, help="folder with <Name>/HR/*.png (default: $SRBENCH_DATA)")
     p.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
-    p.add_argument("--device", default="cpu", help="torch device for the networks (cpu, cuda, cuda:1, ...)")
+    p.add_argument("--device", default="auto", help="torch device for the networks: auto (default: cuda when "
+                   "torch sees a GPU, else cpu), cpu, cuda, cuda:1, ...")
     p.add_argument("--tile", type=int, default=None, help="tile size in pixels of the network input (the LR image, or the bicubic-upsampled one for pre-upsampling methods such as SRCNN/VDSR)")
     p.add_argument("--arch", default=None, help="architecture name for torch:PATH methods")
     p.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
@@ -54,6 +55,7 @@ def _jobs(value: str) -> int:
 
 def run(args) -> int:
     from ..runner import RunConfig, parse_scale, run as run_benchmark
+    from ..skips import skip_summary
 
     config = RunConfig(
         methods=_csv(args.methods), datasets=_csv(args.datasets),
@@ -70,8 +72,6 @@ def run(args) -> int:
         with pd.option_context("display.max_columns", None, "display.width", 200,
                                "display.float_format", "{:.4f}".format):
             print(result.summary.to_string(index=False))
-    for name, reason in result.skipped.items():
-        print(f"skipped {name}: {reason}", file=sys.stderr)
     if config.report:
         try:
             from ..report import generate_report
@@ -82,4 +82,7 @@ def run(args) -> int:
             print(f"report: {path}")
     print(f"results: {result.out}/summary.csv, {result.out}/per_image.csv"
           + (f"; {len(result.errors)} error(s) in {result.out}/errors.csv" if result.errors else ""))
+    skipped = skip_summary(result.skipped, result.metrics_unavailable, f"{result.out}/run.json")
+    if skipped:
+        print(skipped, file=sys.stderr)  # the run's last line: what was left out and how to enable it
     return result.exit_code

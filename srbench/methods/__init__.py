@@ -25,7 +25,9 @@ def methods_dir() -> Path:
     override = os.environ.get("SRBENCH_METHODS_DIR")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "methods"
+    from ..bundled import bundled_dir
+
+    return bundled_dir("methods")
 
 
 def discover_methods() -> Registry[SRMethod]:
