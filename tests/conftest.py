@@ -77,6 +77,7 @@ collect_ignore = ["mutation"]
 NOT_CHECKED = "NOT CHECKED: "
 
 
+@pytest.hookimpl(trylast=True)  # after the durations table: the last lines before the totals
 def pytest_terminal_summary(terminalreporter):
     lines = []
     for report in terminalreporter.stats.get("skipped", []):
