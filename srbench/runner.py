@@ -21,6 +21,7 @@ from .degradations import DEGRADATIONS, degrade, pixels_hash
 from .errors import SrbenchError, Unavailable, UserError
 from .atomic import atomic_write, sweep_partials
 from .run_layout import sr_image_path
+from .run_folder import manifest, remove_stale_outputs
 from .imageio import read_image, write_png_atomic, write_text_atomic
 from .metrics import EvalContext, EvalImage, Metric, load_builtin_metrics
 from .methods import SRMethod, SROutput, discover_methods
@@ -370,6 +371,8 @@ def run(config: RunConfig) -> RunResult:
     metric_names = [m.name for m in metrics]
     per_image = pd.DataFrame(rows, columns=KEY_COLUMNS + metric_names)
     summary = summarise(per_image, metrics)
+    # a reused --out keeps no SR image or report of another run (README: Outputs)
+    remove_stale_outputs(out, per_image[KEY_COLUMNS].itertuples(index=False, name=None) if config.save_sr else ())
     _write_tables(out, per_image, summary, errors)
     run_info = {
         "config": asdict(config),
@@ -382,6 +385,7 @@ def run(config: RunConfig) -> RunResult:
         "protocol": {"name": ctx.protocol.name, "description": ctx.protocol.description},
         "versions": _versions(),
     }
+    run_info.update(manifest(out))  # run id and table digests: run.json, written last, ties the files together
     write_text_atomic(out / "run.json", json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
     skipped = {n: i.get("reason", "") for n, i in methods_info.items() if i["status"] == "skipped"}
     return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped)
