@@ -1,13 +1,29 @@
-"""`srbench list methods|datasets|metrics|degradations|protocols`."""
+"""`srbench list methods|archs|datasets|metrics|degradations|protocols`."""
 from __future__ import annotations
 
 NAME = "list"
-HELP = "list registered methods, datasets, metrics, degradations or protocols"
-KINDS = ("methods", "datasets", "metrics", "degradations", "protocols")
+HELP = "list registered methods, architectures (for --arch), datasets, metrics, degradations or protocols"
+KINDS = ("methods", "archs", "datasets", "metrics", "degradations", "protocols")
 
 
 def add_arguments(p) -> None:
     p.add_argument("kind", help="one of: " + ", ".join(KINDS))
+
+
+def archs() -> list[tuple[str, str, str]]:
+    """(name, scales, description) of every architecture `--arch` accepts for torch:PATH methods: the
+    built-in ones and those that method folders register."""
+    from ..archs import ARCHS, _register_builtins
+    from ..methods import discover_methods
+
+    discover_methods()  # method folders register their architectures on import
+    _register_builtins()
+    rows = []
+    for name in ARCHS.names():
+        spec = ARCHS.create(name)
+        scales = ",".join(f"x{s}" for s in spec.scales) or "any"
+        rows.append((name, scales, spec.description))
+    return rows
 
 
 def run(args) -> int:
@@ -25,6 +41,9 @@ def run(args) -> int:
             cls = reg.factory(name)
             scales = ",".join(f"x{s}" for s in getattr(cls, "scales", ()))
             print(f"{name:20s} {scales:14s} {getattr(cls, 'description', '')}")
+    elif kind == "archs":
+        for name, scales, description in archs():
+            print(f"{name:20s} {scales:14s} {description}")
     elif kind == "metrics":
         from ..metrics import load_builtin_metrics
 
