@@ -21,6 +21,7 @@ from .degradations import DEGRADATIONS
 from .devices import resolve_device
 from .errors import UserError
 from .imageio import write_text_atomic
+from .run_folder import manifest, remove_stale_outputs
 from .methods import check_user_weights, discover_methods
 from .metrics import load_builtin_metrics
 from .skips import short_reason
@@ -197,6 +198,8 @@ def run(config: RunConfig) -> RunResult:
     plan = build_plan(config, methods, datasets, metrics, out)
     results = execute(plan, config)
     per_image, summary, errors = tabulate(plan, results)
+    # a reused --out keeps no SR image or report of another run (README: Outputs)
+    remove_stale_outputs(out, per_image[KEY_COLUMNS].itertuples(index=False, name=None) if config.save_sr else ())
     _write_tables(out, per_image, summary, errors)
     methods_info = plan.methods_info
     ctx = next(iter(plan.contexts.values()))
@@ -211,6 +214,7 @@ def run(config: RunConfig) -> RunResult:
         "protocol": {"name": ctx.protocol.name, "description": ctx.protocol.description},
         "versions": _versions(),
     }
+    run_info.update(manifest(out))  # run id and table digests: run.json, written last, ties the files together
     write_text_atomic(out / "run.json", json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n")
     skipped = {n: i.get("reason", "") for n, i in methods_info.items() if i["status"] == "skipped"}
     return RunResult(out=out, per_image=per_image, summary=summary, errors=errors, skipped=skipped,

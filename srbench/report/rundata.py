@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..run_folder import verify as verify_run_folder
 from ..run_layout import sr_image_path
 
 GROUP_KEYS = ["method", "dataset", "scale"]
@@ -28,6 +29,8 @@ def read_table(path: Path, required: list[str]) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=_TEXT_DTYPES, keep_default_na=False, na_values=["", "nan", "NaN"])
     except FileNotFoundError:
         raise UserError(f"{path}: file not found") from None
+    except OSError as exc:  # a directory, no permission
+        raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
     missing = [c for c in required if c not in df.columns]
@@ -35,7 +38,7 @@ def read_table(path: Path, required: list[str]) -> pd.DataFrame:
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}")
     if "scale" in df.columns:
         scale = pd.to_numeric(df["scale"], errors="coerce")
-        if scale.isna().any():
+        if scale.isna().any() or (scale != scale.round()).any():  # 4.5 is refused, not truncated to 4
             raise UserError(f"{path}: column 'scale' must hold integers")
         df["scale"] = scale.astype(int)
     return df
@@ -176,6 +179,7 @@ def load_run(run_dir) -> RunData:
         raise UserError(f"{run_json}: not valid JSON ({exc})") from None
     if not isinstance(info, dict):
         raise UserError(f"{run_json}: expected a JSON object")
+    verify_run_folder(root, info)  # tables and run.json from one run, not two
 
     summary_path, per_image_path = root / "summary.csv", root / "per_image.csv"
     summary = read_table(summary_path, GROUP_KEYS)
