@@ -75,12 +75,13 @@ def select_methods(names: list[str], scales: list[int], config) -> list[tuple[st
         if not name.startswith("torch:"):
             registry.factory(name)
     selected = []
+    taken = {n for n in names if not n.startswith("torch:")}  # torch: methods get short unique names
     for name in names:
         if name.startswith("torch:"):
-            from .methods.generic import create_generic_method
+            from .methods.generic import create_generic_method, display_name
 
             method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
-            selected.append((name, method, ""))
+            selected.append((display_name(name, method, taken), method, ""))
             continue
         try:
             method = registry.create(name, device=config.device, tile=config.tile)
@@ -178,6 +179,8 @@ def build_plan(config, methods: list[tuple[str, SRMethod | None, str]], datasets
         plan.contexts[scale] = EvalContext.make(scale, config.protocol, config.crop_border)
         for name, method, reason in methods:
             info = plan.methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            if getattr(method, "spec", None):
+                info["spec"] = method.spec  # the full torch:... path; tables use the short name
             if method is None:
                 _record_unusable(plan, name, reason, scale, datasets, info)
                 continue

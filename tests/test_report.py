@@ -160,6 +160,7 @@ def test_report_leaderboard_cells(report, run_dir):
     assert re.search(rf'data-sort="{re.escape(repr(float(best)))}" class="best">{format_value(best)}', html)
     assert "psnr_y ↑" in html and "rmse ↓" in html
     assert "weights not found" in html  # skipped method and its reason
+    assert html.index("psnr_y ↑") < html.index("weights not found")  # results first
 
 
 def _plotted_points(fig) -> np.ndarray:
@@ -186,7 +187,7 @@ def test_report_plots_show_each_methods_values(tmp_path, monkeypatch):
     run = make_run(tmp_path, n_images=3)
     generate_report(run)
     summary = pd.read_csv(run / "summary.csv").set_index("method")
-    for stem, (x, y) in {"pd_g0-Toy-x4": ("rmse", "niqe"), "psnr_pi_g0-Toy-x4": ("niqe", "psnr_y")}.items():
+    for stem, (x, y) in {"pd_niqe-vs-rmse_Toy_x4": ("rmse", "niqe"), "psnr_y-vs-niqe_Toy_x4": ("niqe", "psnr_y")}.items():
         drawn = saved[stem]
         for method in METHODS:
             want = summary.loc[method, [x, y]].to_numpy(np.float64)
@@ -195,12 +196,12 @@ def test_report_plots_show_each_methods_values(tmp_path, monkeypatch):
 
 def test_report_plots_and_niqe_fallback_note(report):
     plots = report.parent / "plots"
-    for stem in ("pd_g0-Toy-x4", "psnr_pi_g0-Toy-x4"):
+    for stem in ("pd_niqe-vs-rmse_Toy_x4", "psnr_y-vs-niqe_Toy_x4"):
         png = read_image(plots / f"{stem}.png")  # a real, non-blank image
         assert min(png.shape[:2]) >= 300 and len(np.unique(png.reshape(-1, png.shape[-1]), axis=0)) > 50
         svg = (plots / f"{stem}.svg").read_text(encoding="utf-8")
         assert "PI unavailable" in svg and "NIQE" in svg
-    pd_svg = (plots / "pd_g0-Toy-x4.svg").read_text(encoding="utf-8")
+    pd_svg = (plots / "pd_niqe-vs-rmse_Toy_x4.svg").read_text(encoding="utf-8")
     assert "PIRM Region 2" in pd_svg and "Pareto front" in pd_svg
     assert "PI unavailable" in report.read_text(encoding="utf-8")
 
@@ -208,7 +209,7 @@ def test_report_plots_and_niqe_fallback_note(report):
 def test_plots_use_pi_when_present(tmp_path):
     run = make_run(tmp_path, n_images=3, with_pi=True)
     index = generate_report(run)
-    svg = (index.parent / "plots" / "pd_g0-Toy-x4.svg").read_text(encoding="utf-8")
+    svg = (index.parent / "plots" / "pd_pi-vs-rmse_Toy_x4.svg").read_text(encoding="utf-8")
     assert "PI (lower is better)" in svg and "PI unavailable" not in svg
 
 
@@ -219,7 +220,7 @@ def test_plots_fall_back_when_pi_is_all_nan(tmp_path):
         table["pi"] = np.nan
         table.to_csv(run / name, index=False)
     index = generate_report(run)
-    svg = (index.parent / "plots" / "pd_g0-Toy-x4.svg").read_text(encoding="utf-8")
+    svg = (index.parent / "plots" / "pd_niqe-vs-rmse_Toy_x4.svg").read_text(encoding="utf-8")
     assert "showing NIQE instead of PI" in svg
 
 
@@ -245,7 +246,7 @@ def test_markdown_leaderboard(run_dir, tmp_path):
     summary = pd.read_csv(run_dir / "summary.csv").set_index("method")
     assert f"**{format_value(summary.loc[SCRIPT_NAME, 'psnr_y'])}**" in text
     assert f"_{format_value(summary.loc['noisy', 'psnr_y'])}_" in text
-    assert "| Method | psnr\\_y ↑ | ssim\\_y ↑ | rmse ↓ | niqe ↓ |" in text
+    assert "| Method | Weights | psnr\\_y ↑ | ssim\\_y ↑ | rmse ↓ | niqe ↓ |" in text
 
 
 def test_report_command(run_dir, tmp_path, capsys):
@@ -267,9 +268,8 @@ def test_one_section_per_dataset_with_safe_file_names(tmp_path):
     assert html.count('<table class="sortable leaderboard">') == 2
     assert "../odd name ×4" in html
     plots = sorted(p.name for p in (index.parent / "plots").iterdir())
-    assert plots == ["pd_g0-Toy-x4.png", "pd_g0-Toy-x4.svg", "pd_g1-odd-name-x4.png", "pd_g1-odd-name-x4.svg",
-                     "psnr_pi_g0-Toy-x4.png", "psnr_pi_g0-Toy-x4.svg", "psnr_pi_g1-odd-name-x4.png",
-                     "psnr_pi_g1-odd-name-x4.svg"]
+    assert plots == sorted(f"{kind}_{stem}.{ext}" for kind in ("pd_niqe-vs-rmse", "psnr_y-vs-niqe")
+                           for stem in ("Toy_x4", "odd-name_x4") for ext in ("pdf", "png", "svg"))
     assert all(p.parent == index.parent / "crops" for p in (index.parent / "crops").iterdir())
 
 

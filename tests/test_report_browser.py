@@ -202,3 +202,37 @@ def test_report_in_headless_chromium(tmp_path, browser):
     browser.open((index.parent / "images.html").as_uri())
     assert browser.evaluate("document.querySelectorAll('table.per-image tbody tr').length") == 12
     assert browser.problems() == []
+
+
+def test_plot_screenshots(tmp_path, browser):
+    """Every figure of a multi-scale report decodes in the browser; screenshots go to test-artifacts/."""
+    import pandas as pd
+
+    run = make_run(tmp_path, n_images=6)
+    for name in ("per_image.csv", "summary.csv"):
+        table = pd.read_csv(run / name, dtype={"method": str})
+        parts = []
+        for scale, drop in ((2, 0.0), (4, 2.5), (8, 6.0)):
+            part = table.copy()
+            part["scale"], part["psnr_y"], part["rmse"] = scale, part["psnr_y"] + 5 - drop, part["rmse"] + drop
+            parts.append(part)
+        pd.concat(parts).to_csv(run / name, index=False, float_format="%.17g")
+    from srbench.report import generate_report
+
+    index = generate_report(run)
+    browser.open(index.as_uri())
+    sources = browser.evaluate("[...document.querySelectorAll('.plots img')].map(i => i.getAttribute('src'))")
+    widths = browser.evaluate("[...document.querySelectorAll('.plots img')].map(i => i.complete ? i.naturalWidth : 0)")
+    assert len(sources) == 3 * 2 + 1 and min(widths) > 0
+    assert "plots/psnr_y-vs-scale_Toy.png" in sources and "plots/pd_niqe-vs-rmse_Toy_x8.png" in sources
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.evaluate("document.getElementById('across-scales').scrollIntoView() || true")
+    (ARTIFACTS / "report-plots.png").write_bytes(
+        base64.b64decode(browser.send("Page.captureScreenshot", format="png")["data"]))
+    for src in sources:
+        browser.open((index.parent / src).as_uri())
+        shot = base64.b64decode(browser.send("Page.captureScreenshot", format="png")["data"])
+        (ARTIFACTS / f"plot-{Path(src).stem}.png").write_bytes(shot)
+        pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=np.float64)
+        assert pixels.std() > 5, f"{src}: screenshot looks blank"
+    assert browser.problems() == []

@@ -37,7 +37,8 @@ def _shipped() -> dict:
 class StageGANMethod(SRMethod):
     name = "stage-gan"
     scales = (4, 8)
-    description = "Stage-GAN (semantic map -> reconstruction -> refinement), srbench-trained on T91+General100"
+    description = ("Stage-GAN (semantic map -> reconstruction -> refinement), srbench-trained on T91+General100, "
+                   "fine-tuned on the Facades train split")
     input_spec = InputSpec(channels="rgb", value_range=1.0, pre_upsample=True)
     receptive_field = 64
 

@@ -4,7 +4,7 @@ Two ways in:
   * `--methods torch:path/to/checkpoint.pth --arch NAME`: `create_generic_method("torch:...", "NAME")`;
   * a small YAML file (in a method folder, or given as `torch:path/to/method.yaml`)::
 
-        name: my-esrgan            # registered method name (default: the folder's name)
+        name: my-esrgan            # method name (default: the folder's name; for torch:x.yaml, x)
         arch: RRDBNet              # a name in srbench.archs.ARCHS
         weights: RRDB_ESRGAN_x4.pth   # relative to the YAML file, or absolute
         sha256: 65fece06...        # optional; verified when given
@@ -48,6 +48,8 @@ def unwrap_state(state: dict) -> dict:
 
 class GenericMethod(SRMethod):
     """One checkpoint + one architecture. Built by `create_generic_method` or from a YAML file."""
+
+    spec: str | None = None   # the `torch:...` it was given as, recorded in run.json beside the short name
 
     def __init__(self, name: str, arch: ArchSpec, asset: Asset, explicit: str | None = None,
                  scales: tuple[int, ...] | None = None, options: dict | None = None,
@@ -115,7 +117,7 @@ def load_yaml_config(path: Path) -> dict:
 
 
 def method_from_yaml(path: str | Path, missing_is_error: bool = True, arch_override: str | None = None,
-                     **kwargs) -> GenericMethod:
+                     default_name: str | None = None, **kwargs) -> GenericMethod:
     path = Path(path)
     config = load_yaml_config(path)
     arch = get_arch(arch_override or str(config["arch"]))
@@ -130,7 +132,7 @@ def method_from_yaml(path: str | Path, missing_is_error: bool = True, arch_overr
     if scales is not None and not (isinstance(scales, list) and all(isinstance(s, int) and s > 0 for s in scales)):
         raise UserError(f"{path}: scales must be a list of positive integers")
     return GenericMethod(
-        name=str(config.get("name") or path.parent.name), arch=arch, asset=asset,
+        name=str(config.get("name") or default_name or path.parent.name), arch=arch, asset=asset,
         explicit=str(weights) if weights.is_file() or not url else None,
         scales=tuple(scales) if scales else None, options=config.get("options") or {},
         input_spec=_input_spec(arch.input_spec, config.get("input"), str(path)),
@@ -145,14 +147,37 @@ def create_generic_method(spec: str, arch: str | None = None, **kwargs) -> SRMet
     if path.suffix.lower() in (".yaml", ".yml"):
         if not path.is_file():
             raise UserError(f"{path}: no such file")
-        return method_from_yaml(path, arch_override=arch, **kwargs)
+        # a method folder's method.yaml is named by its folder, any other YAML by its file stem
+        stem = path.parent.name if path.stem == "method" else path.stem
+        method = method_from_yaml(path, arch_override=arch, default_name=stem, **kwargs)
+        method.spec, method.provenance = spec, "user checkpoint"
+        return method
     if not arch:
         raise UserError(f"{spec}: give the architecture with --arch NAME")
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     spec_arch = get_arch(arch)
     asset = Asset(name=path.name, kind="weights")
-    return GenericMethod(name=spec, arch=spec_arch, asset=asset, explicit=str(path), **kwargs)
+    method = GenericMethod(name=path.stem, arch=spec_arch, asset=asset, explicit=str(path), **kwargs)
+    method.spec, method.provenance = spec, "user checkpoint"
+    return method
+
+
+def display_name(spec: str, method: SRMethod | None, taken: set[str]) -> str:
+    """The short name a method is shown and compared under (tables, plots, gate baselines): the registered
+    name, or for `torch:` the YAML's `name:` or the checkpoint's file stem. A name already in `taken` (two
+    checkpoints called model.pth, or one shadowing a registered method) gets the parent folder's name, then
+    a counter. The chosen name is added to `taken`; the full spec stays in run.json."""
+    if not spec.startswith("torch:"):
+        taken.add(spec)
+        return spec
+    path = Path(spec[len("torch:"):])
+    base = (getattr(method, "name", "") if method is not None else "") or path.stem or spec
+    candidates = [base, f"{path.parent.name}-{base}" if path.parent.name else base]
+    candidates += [f"{base}-{k}" for k in range(2, 2 + len(taken) + 1)]
+    name = next(c for c in candidates if c not in taken)
+    taken.add(name)
+    return name
 
 
 def register_yaml_method(path: str | Path) -> str:
@@ -166,4 +191,4 @@ def register_yaml_method(path: str | Path) -> str:
     return name
 
 
-__all__ = ["GenericMethod", "create_generic_method", "method_from_yaml", "register_yaml_method", "unwrap_state"]
+__all__ = ["GenericMethod", "create_generic_method", "display_name", "method_from_yaml", "register_yaml_method", "unwrap_state"]

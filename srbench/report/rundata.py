@@ -13,6 +13,11 @@ from ..run_layout import sr_image_path
 
 GROUP_KEYS = ["method", "dataset", "scale"]
 IMAGE_KEYS = GROUP_KEYS + ["image"]
+# Columns of the tables that are not metrics: counts of evaluated/failed images and the id tying a run's
+# files together (written by newer runners; older tables lack them).
+NON_METRIC_COLUMNS = ["images", "failed", "run_id"]
+PROVENANCES = ["published weights", "srbench-trained surrogate", "user checkpoint", "baseline"]
+UNKNOWN_PROVENANCE = "unknown"
 # Text columns: read as strings so that a method called "nan" or "1e3" stays the name it is.
 _TEXT_DTYPES = {"method": str, "dataset": str, "image": str, "metric": str}
 
@@ -81,6 +86,65 @@ class RunData:
     def methods(self) -> list[str]:
         return list(dict.fromkeys(self.summary["method"].tolist()))
 
+    def expected_images(self, dataset: str, scale: int) -> list[str]:
+        """The dataset's images: run.json's list when it has one, else every image any method (or error
+        line) of this dataset x scale names, so a method missing an image is still seen as incomplete."""
+        listed = ((self.info.get("datasets") or {}).get(dataset) or {}).get("images")
+        if isinstance(listed, (dict, list)) and len(listed):
+            return sorted(str(i) for i in listed)
+        rows = self.per_image[(self.per_image["dataset"] == dataset) & (self.per_image["scale"] == scale)]
+        errs = self.errors[(self.errors["dataset"] == dataset) & (self.errors["scale"] == scale)]
+        return sorted(set(rows["image"]) | (set(errs["image"]) - {"*"}))
+
+    def provenance(self, method: str) -> str:
+        """Where a method's weights come from: run.json, else the method class's declaration, else unknown."""
+        entry = (self.info.get("methods") or {}).get(method)
+        if isinstance(entry, dict) and entry.get("provenance"):
+            return str(entry["provenance"])
+        if method.startswith("torch:") or (isinstance(entry, dict) and entry.get("spec")):
+            return "user checkpoint"
+        try:
+            from ..methods import discover_methods
+
+            registry = discover_methods()
+            if method in registry:
+                value = getattr(registry.factory(method), "provenance", None)
+                if isinstance(value, str) and value:
+                    return value
+        except Exception:  # a broken adapter module must not stop a report of finished numbers
+            pass
+        return UNKNOWN_PROVENANCE
+
+    def methods_without_results(self) -> dict[str, str]:
+        """Methods that produced no value at all, with the reason: run.json's (skipped or failed to
+        construct), else the first error errors.csv records for them."""
+        have = set(self.per_image["method"])
+        out: dict[str, str] = {}
+        for name, entry in (self.info.get("methods") or {}).items():
+            if name in have:
+                continue
+            reason = str(entry.get("reason", "")) if isinstance(entry, dict) else ""
+            status = entry.get("status") if isinstance(entry, dict) else None
+            if not reason:
+                errs = self.errors[self.errors["method"] == name]["error"]
+                reason = str(errs.iloc[0]) if len(errs) else "no results"
+            out[str(name)] = f"{status}: {reason}" if status in ("skipped", "failed") else f"failed: {reason}"
+        for name in dict.fromkeys(self.errors["method"]):
+            if name not in have and name not in out:
+                out[str(name)] = "failed: " + str(self.errors[self.errors["method"] == name]["error"].iloc[0])
+        return out
+
+    def absent_at(self, scale: int, present: list[str]) -> dict[str, str]:
+        """Methods of the run not in `present` that were skipped or failed at this scale, with the reason."""
+        out = {}
+        for name, entry in (self.info.get("methods") or {}).items():
+            if name in present or not isinstance(entry, dict):
+                continue
+            at = (entry.get("scales") or {}).get(str(scale)) or {}
+            if isinstance(at, dict) and at.get("status") in ("skipped", "failed"):
+                out[str(name)] = f"{at['status']}: {at.get('reason', '')}"
+        return out
+
     def skipped_methods(self) -> dict[str, str]:
         methods = self.info.get("methods") or {}
         return {name: str(m.get("reason", "")) for name, m in methods.items()
@@ -92,7 +156,10 @@ class RunData:
     def dataset_root(self, dataset: str) -> Path | None:
         entry = (self.info.get("datasets") or {}).get(dataset) or {}
         root = entry.get("root")
-        return Path(root) if root else None
+        if not root:
+            return None
+        path = Path(root)
+        return path if path.is_absolute() else self.root / path  # a copied run.json holds relative roots
 
 
 def load_run(run_dir) -> RunData:
@@ -112,9 +179,9 @@ def load_run(run_dir) -> RunData:
 
     summary_path, per_image_path = root / "summary.csv", root / "per_image.csv"
     summary = read_table(summary_path, GROUP_KEYS)
-    metrics = numeric_columns(summary, summary_path, GROUP_KEYS)
+    metrics = numeric_columns(summary, summary_path, GROUP_KEYS + NON_METRIC_COLUMNS)
     per_image = read_table(per_image_path, IMAGE_KEYS)
-    numeric_columns(per_image, per_image_path, IMAGE_KEYS)
+    numeric_columns(per_image, per_image_path, IMAGE_KEYS + NON_METRIC_COLUMNS)
     # Metric order is summary.csv's column order (the run's order); run.json's keys are sorted.
 
     errors_path = root / "errors.csv"

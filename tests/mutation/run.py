@@ -9,7 +9,7 @@ cannot tell the bug from the real thing. Exit status 0 only when every mutation 
 Every target text must occur exactly once in its file; when the code changes under it the script
 says "mutation target not found" (and fails) instead of silently testing nothing. Update the list then.
 
-    python tests/mutation/run.py [--list] [--only SUBSTRING] [--keep]
+    python tests/mutation/run.py [--list] [--only SUBSTRING] [--keep]    (--list also checks the targets)
 
 Not collected by pytest (no test_ prefix, and tests/conftest.py ignores this folder).
 """
@@ -105,11 +105,11 @@ MUTATIONS = [
     M("NIQE-PIRM on rgb2gray instead of Y", "srbench/metrics/niqe.py",
       "else matlab.rgb2ycbcr(img.pixels)[:, :, 0]", "else matlab.rgb2gray(img.pixels)", ("tests/test_pi.py",),
       needs_niqe_model=True),
-    # --- srbench/runner.py (h15 is splitting it into plan / executor / tabulate: targets may move)
-    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/runner.py",
+    # --- the runner's summary table (srbench/tabulate.py) and cache keys (srbench/plan.py)
+    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/tabulate.py",
       "row[m.name] = m.aggregate(group[m.name].to_numpy(dtype=np.float64))",
       "row[m.name] = float(np.mean(group[m.name].to_numpy(dtype=np.float64)))", tuple(SUMMARY_TESTS)),
-    M("metric version left out of the cache key", "srbench/runner.py",
+    M("metric version left out of the cache key", "srbench/plan.py",
       "return f\"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}\"",
       "return f\"{metric.name}|{ctx.protocol.name}|crop{ctx.crop_border}\"", ("tests/test_results_cache.py",)),
     # --- srbench/gate.py (h13b is rewriting it: targets may move)
@@ -188,10 +188,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy")
     args = parser.parse_args(argv)
     mutations = [m for m in MUTATIONS if args.only is None or args.only.lower() in m.name.lower()]
-    if args.list:
-        for m in mutations:
-            print(f"{m.path}: {m.name}  [{' '.join(m.tests)}]")
-        return 0
     start = time.monotonic()
     missing = []
     for m in mutations:
@@ -199,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         if count != 1:
             missing.append(f"{m.path}: {m.name}: mutation target not found exactly once ({count} times): "
                            f"{m.target!r}")
+    if args.list:  # also a quick check of the targets after a merge
+        for m in mutations:
+            print(f"{m.path}: {m.name}  [{' '.join(m.tests)}]")
+        print("\n".join(missing) or f"all {len(mutations)} targets found exactly once")
+        return 1 if missing else 0
     for line in missing:
         print(line, flush=True)
     work = Path(tempfile.mkdtemp(prefix="srbench-mutation-"))
