@@ -4,8 +4,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +48,13 @@ def test_atomic_write_gives_the_umask_permissions(tmp_path, umask):
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_every_file_of_a_run_follows_the_umask(offline, umask):
     """A whole run (tables, run.json, SR images, report, cache entries) under umask 022 and 027."""
-    cmd = [sys.executable, "-m", "srbench.cli", "run", "--methods", "bicubic", "--datasets", "Tiny", "--data-root",
-           str(offline / "data"), "--metrics", "psnr_y", "--out", str(offline / "run"), "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=lambda: os.umask(umask), timeout=600)
-    assert proc.returncode == 0, proc.stderr
+    old = os.umask(umask)
+    try:
+        rc = main(["run", "--methods", "bicubic", "--datasets", "Tiny", "--data-root", str(offline / "data"),
+                   "--metrics", "psnr_y", "--out", str(offline / "run"), "--quiet"])
+    finally:
+        os.umask(old)
+    assert rc == 0
     files = [p for root in (offline / "run", offline / "cache") for p in root.rglob("*") if p.is_file()]
     assert {"per_image.csv", "summary.csv", "run.json", "a.png", "index.html"} <= {p.name for p in files}
     wrong = {str(p): oct(_mode(p)) for p in files if _mode(p) != 0o666 & ~umask}
