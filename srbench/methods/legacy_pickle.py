@@ -55,6 +55,27 @@ def _no_backend(*args):
     return None
 
 
+class _PlainDataUnpickler(pickle.Unpickler):
+    """For the header pickles (magic number, protocol version, system info) and the trailing storage-key
+    list: plain data only (numbers, strings, lists, dicts). Any global, and any persistent id, refuses the
+    file, so no pickle of the file is ever read with the unrestricted `pickle.load`."""
+
+    def __init__(self, fh, path):
+        super().__init__(fh, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module, name):
+        raise AssetError(f"{self.path}: refused, a header pickle references {module}.{name} (legacy model "
+                         "file headers hold plain data only)")
+
+    def persistent_load(self, pid):
+        raise AssetError(f"{self.path}: refused, a header pickle holds a persistent id")
+
+
+def _load_plain(fh, path):
+    return _PlainDataUnpickler(fh, path).load()
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, fh, path):
         super().__init__(fh, encoding="latin1")
@@ -123,13 +144,13 @@ def state_dict_from_legacy_model(path: str | Path, key: str = "model") -> dict:
     path = Path(path)
     with open(path, "rb") as fh:
         try:
-            if pickle.load(fh, encoding="latin1") != LEGACY_MAGIC:
+            if _load_plain(fh, path) != LEGACY_MAGIC:
                 raise AssetError(f"{path}: not a legacy PyTorch file")
-            pickle.load(fh, encoding="latin1")  # protocol version
-            pickle.load(fh, encoding="latin1")  # sys info
+            _load_plain(fh, path)  # protocol version
+            _load_plain(fh, path)  # sys info
             unpickler = _RestrictedUnpickler(fh, path)
             obj = unpickler.load()
-            keys = pickle.load(fh, encoding="latin1")
+            keys = _load_plain(fh, path)
         except AssetError:
             raise
         except Exception as exc:  # any malformed pickle: refuse, naming the file
