@@ -1,0 +1,219 @@
+"""The plan of a run: which methods and metrics run, and the list of work items (method x dataset x scale x
+image) in the order the tables list them.
+
+Planning builds each method's network once (its identity digests the weights) and records methods that
+cannot run (skipped or failed) with their errors, so an executor only has items to evaluate and the
+tabulation only has to put results in plan order.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import results_cache
+from .degradations import DEGRADATIONS
+from .errors import SrbenchError, Unavailable, UserError
+from .metrics import EvalContext, Metric, load_builtin_metrics
+from .methods import SRMethod, discover_methods
+from .run_layout import sr_image_path
+
+# ma_pirm (not ma) so that Ma is computed once per image, shared with pi (both PIRM protocol: Y, 4-px shave)
+DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma_pirm", "pi")
+FAILED_PREFIX = "failed: "
+MAX_MESSAGE = 400  # characters of an error message kept in errors.csv and on stderr
+
+
+def warn(message: str) -> None:
+    print(f"srbench: {message}", file=sys.stderr, flush=True)
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (a multi-line message, such as torch's state_dict errors, is
+    joined and cut at MAX_MESSAGE characters), prefixed with its type unless srbench raised it on purpose
+    (those messages already name the file and the problem)."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 3] + "..."
+    if isinstance(exc, SrbenchError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# ------------------------------------------------------------------ cache keys
+
+def metric_key(metric: Metric, ctx: EvalContext) -> str:
+    return f"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}"
+
+
+def method_key(method: SRMethod, identity: str) -> str:
+    """Everything about a method that changes its SR output: the identity (name, scale, weights sha256),
+    the adapter's version, and tiling and device (tiles and GPU kernels change the last float bits, which
+    can flip a uint8 rounding)."""
+    version = getattr(method, "version", "1")
+    overlap = getattr(method, "tile_overlap", None)
+    device = getattr(getattr(method, "device", None), "type", "cpu")
+    return f"{identity}|v{version}|tile{method.tile}/{overlap}|{device}"
+
+
+def degradation_key(name: str) -> str:
+    deg = DEGRADATIONS.create(name)
+    return f"{deg.name}-v{deg.version}"
+
+
+# ------------------------------------------------------------------ selection
+
+def select_methods(names: list[str], scales: list[int], config) -> list[tuple[str, SRMethod | None, str]]:
+    """[(name, method or None, reason)] in a stable order; method None: the reason says why it is
+    skipped (Unavailable) or, prefixed with FAILED_PREFIX, why its adapter failed to construct."""
+    registry = discover_methods()
+    if names == ["all"]:
+        names = [n for n in registry.names()
+                 if any(s in registry.factory(n).scales for s in scales)]
+    for name in names:  # every name is checked before any network is built
+        if not name.startswith("torch:"):
+            registry.factory(name)
+    selected = []
+    for name in names:
+        if name.startswith("torch:"):
+            from .methods.generic import create_generic_method
+
+            method = create_generic_method(name, config.arch, device=config.device, tile=config.tile)
+            selected.append((name, method, ""))
+            continue
+        try:
+            method = registry.create(name, device=config.device, tile=config.tile)
+        except UserError:
+            raise  # bad input (e.g. an unusable --device): the run must not start
+        except Unavailable as exc:
+            selected.append((name, None, str(exc)))
+            continue
+        except Exception as exc:  # a broken adapter fails alone; the other methods still run
+            selected.append((name, None, FAILED_PREFIX + one_line(exc)))
+            continue
+        selected.append((name, method, ""))
+    return selected
+
+
+def select_metrics(names: list[str] | None) -> tuple[list[Metric], dict[str, str]]:
+    registry = load_builtin_metrics()
+    explicit = names is not None
+    names = list(names) if explicit else [n for n in DEFAULT_METRICS if n in registry]
+    metrics, unavailable = [], {}
+    for name in names:
+        if name.startswith("pyiqa:"):
+            from .metrics.pyiqa_bridge import create_pyiqa_metric
+
+            metric = create_pyiqa_metric(name)
+        else:
+            metric = registry.create(name)
+        try:
+            metric.prepare()
+        except Unavailable as exc:
+            unavailable[name] = str(exc)
+            continue
+        metrics.append(metric)
+    return metrics, unavailable
+
+
+# ------------------------------------------------------------------ the plan
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One image of one dataset super-resolved by one method at one scale.
+
+    `index` is the item's position in the plan (the tables' row order, whatever order items complete in).
+    The cache keys of the item are `record_key(hr_sha)` and `sr_key(hr_sha)`: they digest the method key,
+    the HR pixels (known once the image is read), the scale and the degradation."""
+
+    index: int
+    method: str
+    dataset: str
+    scale: int
+    image: str
+    path: Path
+    mkey: str  # method_key(...) of the method at this scale
+    degradation: str  # degradation_key(...)
+    sr_out: Path | None  # the run folder's copy of the SR image (None: --no-save-sr)
+
+    @property
+    def label(self) -> str:
+        return str(self.path)  # errors name the file; the stderr line adds method, dataset and scale
+
+    def record_key(self, hr_sha: str) -> str:
+        return results_cache.make_key("record", self.mkey, hr_sha, self.scale, self.degradation)
+
+    def sr_key(self, hr_sha: str) -> str:
+        return results_cache.make_key("sr", self.mkey, hr_sha, self.scale, self.degradation)
+
+
+@dataclass
+class PlanError:
+    """An error known at planning time (a method that failed for a scale), placed before item `position`."""
+
+    position: int
+    row: dict
+
+
+@dataclass
+class Plan:
+    items: list[WorkItem]
+    metrics: list[Metric]
+    contexts: dict[int, EvalContext]  # scale -> evaluation context
+    methods: dict[tuple[str, int], tuple[SRMethod, str]]  # (name, scale) -> (method, identity)
+    methods_info: dict[str, dict]
+    errors: list[PlanError] = field(default_factory=list)
+
+    def method(self, item: WorkItem) -> tuple[SRMethod, str]:
+        return self.methods[(item.method, item.scale)]
+
+
+def build_plan(config, methods: list[tuple[str, SRMethod | None, str]], datasets, metrics: list[Metric],
+               out: Path) -> Plan:
+    """Items in the order scale, method, dataset, image (the tables' order)."""
+    plan = Plan(items=[], metrics=metrics, contexts={}, methods={}, methods_info={})
+    deg = degradation_key(config.degradation)
+    for scale in config.scales:
+        plan.contexts[scale] = EvalContext.make(scale, config.protocol, config.crop_border)
+        for name, method, reason in methods:
+            info = plan.methods_info.setdefault(name, {"status": "ok", "scales": {}})
+            if method is None:
+                _record_unusable(plan, name, reason, scale, datasets, info)
+                continue
+            try:
+                identity = method.identity(scale)
+            except Unavailable as exc:
+                _record_unusable(plan, name, str(exc), scale, datasets, info)
+                continue
+            except Exception as exc:  # bad weights, a broken adapter: this method fails, the run goes on
+                _record_unusable(plan, name, FAILED_PREFIX + one_line(exc), scale, datasets, info)
+                continue
+            info["scales"][str(scale)] = {"status": "ok", "identity": identity}
+            plan.methods[(name, scale)] = (method, identity)
+            mkey = method_key(method, identity)
+            for ds in datasets:
+                for image in ds.images:
+                    sr_out = sr_image_path(out, name, ds.name, scale, image.name) if config.save_sr else None
+                    plan.items.append(WorkItem(index=len(plan.items), method=name, dataset=ds.name, scale=scale,
+                                               image=image.name, path=image.path, mkey=mkey, degradation=deg,
+                                               sr_out=sr_out))
+    for name, info in plan.methods_info.items():
+        statuses = {s["status"] for s in info["scales"].values()}
+        info["status"] = "ok" if "ok" in statuses else "failed" if "failed" in statuses else "skipped"
+        if info["status"] != "ok":
+            info["reason"] = "; ".join(s["reason"] for s in info["scales"].values())
+    return plan
+
+
+def _record_unusable(plan: Plan, name: str, reason: str, scale: int, datasets, info: dict) -> None:
+    """A method that could not be constructed: skipped (Unavailable) or failed (an error per dataset)."""
+    if not reason.startswith(FAILED_PREFIX):
+        info["scales"][str(scale)] = {"status": "skipped", "reason": reason}
+        warn(f"skipping {name} x{scale}: {reason}")
+        return
+    message = reason[len(FAILED_PREFIX):]
+    info["scales"][str(scale)] = {"status": "failed", "reason": message}
+    for ds in datasets:
+        plan.errors.append(PlanError(len(plan.items), {"method": name, "dataset": ds.name, "scale": scale,
+                                                       "image": "*", "error": message}))
+    warn(f"error: {name} x{scale}: {message}")
