@@ -1,8 +1,21 @@
 """Evaluating one work item: its SR output (from the cache or the method) and its metric values (from
-the cache or computed), stored back into the cache and the run folder."""
+the cache or computed), stored back into the cache and the run folder.
+
+Integrity of what the cache gives back:
+- An SR entry is the RGB PNG, the native-Y PNG when the method has one, and a meta file written last that
+  records the pixel hashes of both (and whether a Y exists). An entry is used only when the meta is there
+  and both images match it, so a lost `<key>.y.png` is recomputed, never read as "no native Y".
+- A metrics record carries the hash of the SR pixels (RGB and native Y) it was computed from and a digest
+  of its content (`results_cache.load_record`). When the SR output is at hand (computed or cached) and its
+  hashes differ from the record's, the record is discarded and every metric recomputed.
+- A full or failing cache disk never fails an item: the values and the run folder's SR copy are still
+  produced, the cache is just not updated (one warning per process).
+- One metric failing on one image fails only that metric (`metrics.base.evaluate_metrics`); failures are
+  not cached, so they are retried on a rerun.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +26,9 @@ from .degradations import degrade, pixels_hash
 from .errors import SrbenchError, UserError
 from .imageio import read_image, write_png_atomic
 from .metrics import EvalContext, EvalImage, Metric
+from .metrics.base import evaluate_metrics
 from .methods import SRMethod, SROutput
-from .plan import Plan, WorkItem, degradation_key, method_key, metric_key, one_line
+from .plan import Plan, WorkItem, degradation_key, method_key, metric_key, one_line, warn
 
 
 @dataclass
@@ -24,6 +38,7 @@ class ItemResult:
     index: int
     values: dict[str, float] | None = None
     error: str | None = None
+    failures: dict[str, str] = field(default_factory=dict)  # metric name -> reason (that metric only)
 
 
 def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutput:
@@ -52,40 +67,82 @@ def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutpu
     return SROutput(pixels=np.ascontiguousarray(pixels), native_y=native)
 
 
+_cache_write_warned = False
+
+
+def _cache_write(what: str, write, *args) -> bool:
+    """Run a cache write; a failure (disk full, read-only cache) is a warning, never the item's failure."""
+    global _cache_write_warned
+    try:
+        write(*args)
+        return True
+    except OSError as exc:
+        if not _cache_write_warned:
+            _cache_write_warned = True
+            warn(f"warning: cannot write the cache ({one_line(exc)}); results still go to the run folder, "
+                 f"uncached")
+        return False
+
+
+def sr_hashes(sr: SROutput) -> dict:
+    """The identity of an SR output as the record and the cache meta store it."""
+    y = None if sr.native_y is None else pixels_hash(matlab.to_uint8(sr.native_y))
+    return {"sr": pixels_hash(sr.pixels), "y": y}
+
+
+def _cached_sr(sr_key: str) -> SROutput | None:
+    """The cached SR entry when it is complete and matches its meta; None otherwise (recompute)."""
+    meta = results_cache.load_sr_meta(sr_key)
+    if meta is None:
+        return None
+    pixels = results_cache.load_sr(sr_key)
+    if pixels is None or pixels_hash(pixels) != meta["sr"]:
+        return None
+    native = None
+    if meta["y"] is not None:
+        y = results_cache.load_sr(sr_key + ".y")
+        if y is None or pixels_hash(np.ascontiguousarray(y[:, :, 0])) != meta["y"]:
+            return None  # a lost or altered native Y: never read as "this method has none"
+        native = y[:, :, 0].astype(np.float64)
+    return SROutput(pixels=pixels, native_y=native)
+
+
 def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: int,
                config, label: str) -> tuple[SROutput, str]:
     sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
     if config.use_cache:
-        pixels = results_cache.load_sr(sr_key)
-        # The native Y is written before the RGB, so with the RGB present a missing Y file means the method
-        # has none; a Y file that exists but cannot be read means a damaged cache: recompute both.
-        has_native = results_cache.sr_path(sr_key + ".y").is_file()
-        native = results_cache.load_sr(sr_key + ".y") if has_native else None
-        if pixels is not None and has_native == (native is not None):
-            return SROutput(pixels=pixels, native_y=None if native is None
-                            else native[:, :, 0].astype(np.float64)), sr_key
+        cached = _cached_sr(sr_key)
+        if cached is not None:
+            return cached, sr_key
     lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)
     sr = method.super_resolve(lr, scale, image_name=Path(label).stem)
     sr = _validate_sr(sr, (lr.shape[0] * scale, lr.shape[1] * scale), label)
     if config.use_cache:
+        ok = True
         if sr.native_y is not None:
-            results_cache.store_sr(sr_key + ".y", matlab.to_uint8(sr.native_y))
-        results_cache.store_sr(sr_key, sr.pixels)  # the RGB last: its presence marks the pair complete
+            ok = _cache_write("sr", results_cache.store_sr, sr_key + ".y", matlab.to_uint8(sr.native_y))
+        ok = ok and _cache_write("sr", results_cache.store_sr, sr_key, sr.pixels)
+        if ok:  # the meta last: its presence marks the entry complete
+            _cache_write("sr", results_cache.store_sr_meta, sr_key, sr_hashes(sr))
     return sr, sr_key
 
 
-def _sync_sr_copy(sr_key: str, dest: Path) -> bool:
-    """Make the run folder's SR image a copy of the cached one; False when the cache has none.
+def _sync_sr_copy(sr_key: str, dest: Path, expected: dict | None) -> bool:
+    """Make the run folder's SR image a copy of the cached one; False when the cache has no complete entry
+    matching `expected` (the SR hashes of the record whose values are used).
 
     An SR image already in the run folder is kept only if it is byte-identical to the cached output, so
     a run folder reused with other weights never keeps a stale image next to fresh numbers."""
+    meta = results_cache.load_sr_meta(sr_key)
+    if meta is None or expected is None or meta != expected:
+        return False
     cached = results_cache.sr_path(sr_key)
-    if not cached.is_file():
+    if not cached.is_file() or (meta["y"] is not None and not results_cache.sr_path(sr_key + ".y").is_file()):
         return False
     data = cached.read_bytes()
     if dest.is_file() and dest.read_bytes() == data:
         return True
-    if results_cache.load_sr(sr_key) is None:  # unreadable cache entry: recompute instead of copying it
+    if _cached_sr(sr_key) is None:  # unreadable or altered cache entry: recompute instead of copying it
         return False
     atomic_write(dest, data)
     return True
@@ -93,30 +150,38 @@ def _sync_sr_copy(sr_key: str, dest: Path) -> bool:
 
 def evaluate_item(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int,
                   metrics: list[Metric], ctx: EvalContext, config, label: str,
-                  sr_out_path: Path | None) -> dict[str, float]:
+                  sr_out_path: Path | None) -> tuple[dict[str, float], dict[str, str]]:
+    """(values, failures) of one item: metric name -> value for the metrics that gave one, metric name ->
+    one-line reason for those that failed on this image."""
     mkey = method_key(method, identity)
     record_key = results_cache.make_key("record", mkey, hr_sha, scale, degradation_key(config.degradation))
+    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
     record = (results_cache.load_record(record_key) if config.use_cache else None) or {"metrics": {}}
     wanted = {m.name: metric_key(m, ctx) for m in metrics}
     missing = [m for m in metrics if wanted[m.name] not in record["metrics"]]
     need_sr = bool(missing) or not config.use_cache
     if not need_sr and sr_out_path is not None:
-        sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
-        need_sr = not _sync_sr_copy(sr_key, sr_out_path)
+        need_sr = not _sync_sr_copy(sr_key, sr_out_path, record.get("sr"))
+    failures: dict[str, str] = {}
     if need_sr:
         sr, _ = _sr_output(method, mkey, hr, hr_sha, scale, config, label)
         if sr_out_path is not None:
             write_png_atomic(sr_out_path, sr.pixels)
+        hashes = sr_hashes(sr)
+        if record.get("sr") != hashes:  # values from another SR output (or of unknown origin): recompute all
+            record = {"metrics": {}, "sr": hashes}
+            missing = list(metrics)
         if missing:
             hr_crop = matlab.modcrop(hr, scale)
             sr_img = EvalImage(sr.pixels, native_y=sr.native_y, quantized_y=ctx.protocol.quantized_y)
             hr_img = EvalImage(hr_crop, quantized_y=ctx.protocol.quantized_y)
-            for metric in missing:
-                value = metric.compute(sr_img, hr_img if metric.needs_reference else None, ctx)
-                record["metrics"][wanted[metric.name]] = float(value)
-            if config.use_cache:
-                results_cache.store_record(record_key, record)
-    return {m.name: record["metrics"][wanted[m.name]] for m in metrics}
+            values, failures = evaluate_metrics(missing, sr_img, hr_img, ctx)
+            for name, value in values.items():
+                record["metrics"][wanted[name]] = value
+            if config.use_cache and values:
+                _cache_write("record", results_cache.store_record, record_key, record)
+    values = {m.name: record["metrics"][wanted[m.name]] for m in metrics if wanted[m.name] in record["metrics"]}
+    return values, failures
 
 
 def read_hr(item: WorkItem, ctx: EvalContext) -> tuple[np.ndarray, str]:
@@ -137,8 +202,12 @@ def run_item(plan: Plan, item: WorkItem, config) -> ItemResult:
         ctx = plan.contexts[item.scale]
         method, identity = plan.method(item)
         hr, hr_sha = read_hr(item, ctx)
-        values = evaluate_item(method, identity, hr, hr_sha, item.scale, plan.metrics, ctx, config, item.label,
-                               item.sr_out)
-    except Exception as exc:  # one bad item must not cost the rest of the run
+        values, failures = evaluate_item(method, identity, hr, hr_sha, item.scale, plan.metrics, ctx, config,
+                                         item.label, item.sr_out)
+    except KeyboardInterrupt:
+        raise  # Ctrl-C ends the run ("interrupted")
+    except BaseException as exc:  # noqa: BLE001 - one bad item (even one calling sys.exit) must not end the run
         return ItemResult(item.index, error=one_line(exc))
-    return ItemResult(item.index, values=values)
+    if not values and failures:  # every metric failed: the item failed (its reasons, one line)
+        return ItemResult(item.index, error="; ".join(failures.values()), failures=failures)
+    return ItemResult(item.index, values=values, failures=failures)
