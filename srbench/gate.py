@@ -69,6 +69,9 @@ def run_values(run_dir) -> dict[Key, float]:
         raise UserError(f"{run_dir}: not a run directory")
     table = read_table(path, GROUP_KEYS)
     metrics = numeric_columns(table, path, GROUP_KEYS)
+    from .run_layout import count_columns
+
+    metrics = [c for c in metrics if c not in count_columns(table.columns)]  # coverage counts, not metrics
     values = {}
     for row in table.to_dict("records"):
         for metric in metrics:

@@ -25,3 +25,17 @@ def safe_component(name: str) -> str:
 
 def sr_image_path(run_dir: Path, method: str, dataset: str, scale: int, image: str) -> Path:
     return Path(run_dir) / "sr" / safe_component(method) / dataset / f"x{scale}" / f"{image}.png"
+
+
+# summary.csv's coverage columns (see srbench/tabulate.py): not metrics, whatever reads the table
+COUNT_COLUMNS = ["images", "failed"]
+COUNT_SUFFIX = "_n"  # `<metric>_n`: how many per-image values the metric's dataset value is over
+
+
+def count_columns(columns) -> list[str]:
+    """The coverage (non-metric) columns of a summary table: `images`, `failed`, and `<metric>_n` for each
+    metric column `<metric>` present."""
+    columns = [str(c) for c in columns]
+    names = set(columns)
+    return [c for c in columns
+            if c in COUNT_COLUMNS or (c.endswith(COUNT_SUFFIX) and c[: -len(COUNT_SUFFIX)] in names)]

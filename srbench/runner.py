@@ -159,10 +159,10 @@ def run(config: RunConfig) -> RunResult:
     validate_config(config)
     out = Path(config.out)
     metrics, metrics_unavailable = select_metrics(config.metrics)
-    for name, reason in metrics_unavailable.items():
-        _warn(f"metric {name} unavailable: {reason}")
     if not metrics:  # tables without a single metric column would look like a successful run
         raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
+    for name, reason in metrics_unavailable.items():
+        _warn(f"metric {name} unavailable: {reason}")
     datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
     methods = select_methods(config.methods, config.scales, config)
     _prepare_out(out)

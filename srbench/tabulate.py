@@ -26,22 +26,11 @@ from .imageio import write_text_atomic
 from .metrics import Metric
 from .metrics.base import finite_aggregate
 from .plan import Plan
+from .run_layout import COUNT_COLUMNS, COUNT_SUFFIX, count_columns  # noqa: F401 (one definition, shared with readers)
 
 KEY_COLUMNS = ["method", "dataset", "scale", "image"]
 ERROR_COLUMNS = ["method", "dataset", "scale", "image", "metric", "error"]
 GROUP_COLUMNS = ["method", "dataset", "scale"]
-COUNT_COLUMNS = ["images", "failed"]
-COUNT_SUFFIX = "_n"  # `<metric>_n`: how many per-image values the metric's dataset value is over
-
-
-def count_columns(columns, metric_names=None) -> list[str]:
-    """The coverage columns of a summary table (not metrics): `images`, `failed`, and `<metric>_n` for
-    each metric column `<metric>` present."""
-    columns = list(columns)
-    names = set(metric_names if metric_names is not None else columns)
-    return [c for c in columns if c in COUNT_COLUMNS or (c.endswith(COUNT_SUFFIX) and c[:-len(COUNT_SUFFIX)] in names)]
-
-
 def item_rows(plan: Plan, results: dict) -> tuple[list[dict], list[dict], list[tuple]]:
     """(per-image rows, error rows, groups) in plan order; `results` maps item index -> ItemResult. A planning
     error (a method that failed at a scale) comes before the items that follow it in the plan. `groups`
