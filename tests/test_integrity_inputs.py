@@ -4,6 +4,7 @@ naming the file, and the temp-file sweep that removes only srbench's own files."
 from __future__ import annotations
 
 import errno
+import types
 import io
 import os
 import pickle
@@ -187,3 +188,50 @@ def test_sweep_removes_only_srbench_temp_names_of_dead_writers(tmp_path):
         os.utime(p, (0, 0))  # very old: age is no reason to delete a user's file
     assert sorted(sweep_partials(tmp_path)) == sorted(ours)
     assert all(p.exists() for p in users + [live])
+
+
+def test_truncated_legacy_file_is_one_line_naming_it(tmp_path):
+    from srbench.methods.legacy_pickle import LEGACY_MAGIC, state_dict_from_legacy_model
+
+    path = tmp_path / "short.pth"
+    with open(path, "wb") as fh:
+        for part in (LEGACY_MAGIC, 1001, {"little_endian": True}, {"model": None}, ["k"]):
+            pickle.dump(part, fh, protocol=2)
+    with pytest.raises(AssetError, match=r"short\.pth: inconsistent storage key list"):
+        state_dict_from_legacy_model(path)
+
+
+def test_pretrained_reader_failure_names_the_weights_file(tmp_path, monkeypatch):
+    """A published method's reader meeting a file of another kind (IndexError, EOFError ... inside it)."""
+    from srbench.methods.pretrained import PretrainedMethod
+
+    path = tmp_path / "other.bin"
+    path.write_bytes(b"\x80\x02")
+
+    class Reader(PretrainedMethod):
+        name = "reader"
+
+        def read_state(self, p, scale):
+            raise EOFError("Ran out of input")
+
+    method = Reader.__new__(Reader)
+    method.weights = {4: types.SimpleNamespace(convert=None)}
+    method.weights_override = None
+    import srbench.methods.pretrained as pretrained
+
+    monkeypatch.setattr(pretrained, "resolve_weights", lambda wf, name, explicit: (path, False))
+    with pytest.raises(AssetError, match=r"other\.bin: cannot read as reader weights \(EOFError: Ran out of input\)"):
+        method.build(4)
+
+
+def test_os_error_while_writing_is_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
+    from srbench import cli
+
+    def boom(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "report" / "plot.png"))
+
+    monkeypatch.setattr(cli, "build_parser", lambda: types.SimpleNamespace(
+        parse_args=lambda argv: types.SimpleNamespace(_run=boom)))
+    assert cli.main([]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"srbench: error: {tmp_path / 'report' / 'plot.png'}: No space left on device"]

@@ -116,9 +116,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _read_storages(fh, keys, storages, path) -> None:
     """After the pickle: the storage keys, then per storage an int64 element count and the raw bytes."""
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k in storages for k in keys):
+        raise AssetError(f"{path}: inconsistent storage key list")
     for key in keys:
         target = storages[key]
-        (numel,) = struct.unpack("<q", fh.read(8))
+        head = fh.read(8)
+        if len(head) != 8:
+            raise AssetError(f"{path}: truncated storage {key}")
+        (numel,) = struct.unpack("<q", head)
         nbytes = numel * target.element_size()
         data = fh.read(nbytes)
         if numel != target.numel() or len(data) != nbytes:
