@@ -479,9 +479,8 @@ def verification_summary(name: str) -> str:
     elif "none" not in kinds and any(s.members for s in m.sources):
         down = "download: sha256 of every archive member checked before decoding"
     elif m.checksums is not None:
-        down = ("download: member bytes checked against the recorded file sha256 before decoding (refused when "
-                f"they differ, e.g. the source holds the originals of re-encoded copies; {ALLOW_UNVERIFIED_ENV}=1 "
-                "then decodes and checks pixels)")
+        down = ("download: each member's bytes must match the recorded file sha256 before decoding (the records "
+                f"are of re-encoded copies: {ALLOW_UNVERIFIED_ENV}=1 decodes the originals and checks pixels)")
     else:
         down = f"download: UNVERIFIED, refused unless {ALLOW_UNVERIFIED_ENV}=1"
     return f"{local}; {down}"

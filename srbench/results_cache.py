@@ -4,6 +4,10 @@ A record is keyed by everything that determines it: the method's identity (name,
 the HR image's sha256, the scale, the degradation, and the metric set with versions and protocol. Records
 are written atomically (temp file + rename), so a run killed at any point leaves only complete records and
 a rerun computes exactly what is missing.
+
+Integrity: a record is sealed with a digest of its content and holds the pixel hashes of the SR output its
+values came from; an SR entry (RGB PNG, native-Y PNG) is completed by a meta file of their pixel hashes,
+written last. Anything that does not verify is recomputed, never used (see `srbench.evaluate`).
 """
 from __future__ import annotations
 
