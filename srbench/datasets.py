@@ -418,6 +418,10 @@ def resolve_dataset(name: str, data_root: str | os.PathLike | None = None) -> Da
     manifest = load_manifest(manifest_path(name))
     looked = [root / manifest.folder / "HR" for root in data_roots(data_root)]
     found = next((hr for hr in looked if hr.is_dir()), None)
+    if found is None and manifest.name == "Facades":   # built from CMP's original photos (srbench/facades.py)
+        from .facades import derived_hr
+
+        found = derived_hr(data_roots(data_root))
     if found is not None:
         images = verify_images(manifest, found)  # a bad copy is an error, not a reason to look elsewhere
     else:

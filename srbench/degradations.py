@@ -13,8 +13,6 @@ import numpy as np
 from scipy.ndimage import correlate
 
 from . import matlab
-from .assets import cache_root
-from .errors import UserError
 from .registry import Registry
 
 
@@ -73,17 +71,14 @@ def pixels_hash(img: np.ndarray) -> str:
 
 def degrade(name: str, hr: np.ndarray, scale: int, use_cache: bool = True) -> np.ndarray:
     """LR image for `hr` (uint8) at integer `scale`, from the on-disk cache when present."""
-    from .imageio import read_image, write_png_atomic
+    from . import results_cache
 
     deg = DEGRADATIONS.create(name)
     if not use_cache:
         return deg.apply(hr, scale)
-    path = cache_root() / "lr" / f"{deg.name}-v{deg.version}" / f"x{scale}" / f"{pixels_hash(hr)}.png"
-    if path.is_file():
-        try:
-            return read_image(path)
-        except UserError:
-            pass  # a damaged cache entry is recomputed, never trusted
-    lr = deg.apply(hr, scale)
-    write_png_atomic(path, lr)
+    key, hr_sha = f"{deg.name}-v{deg.version}", pixels_hash(hr)
+    lr = results_cache.load_lr(key, scale, hr_sha)  # None when absent or damaged: recomputed, never trusted
+    if lr is None:
+        lr = deg.apply(hr, scale)
+        results_cache.store_lr(key, scale, hr_sha, lr)
     return lr

@@ -1,17 +1,26 @@
-"""Evaluating one work item: its SR output (from the cache or the method) and its metric values (from
-the cache or computed), stored back into the cache and the run folder.
+"""Evaluating one work item, in three steps so that the middle one can run anywhere:
 
-Integrity of what the cache gives back:
-- An SR entry is the RGB PNG, the native-Y PNG when the method has one, and a meta file written last that
-  records the pixel hashes of both (and whether a Y exists). An entry is used only when the meta is there
-  and both images match it, so a lost `<key>.y.png` is recomputed, never read as "no native Y".
-- A metrics record carries the hash of the SR pixels (RGB and native Y) it was computed from and a digest
-  of its content (`results_cache.load_record`). When the SR output is at hand (computed or cached) and its
-  hashes differ from the record's, the record is discarded and every metric recomputed.
-- A full or failing cache disk never fails an item: the values and the run folder's SR copy are still
+1. `prepare_item` (the client, which owns the cache and the run folder): read the HR image, look up the
+   cached record, SR and LR; the item is done if nothing is missing, else it becomes a `Task` that carries
+   every input with it (no shared filesystem needed).
+2. `compute_task` (in this process or a worker): the LR, the SR output, the missing metric values, and the
+   run folder's PNG bytes, all from the task alone; it writes no file.
+3. `commit_item` (the client): store what was computed in the cache (atomically, the SR before the record)
+   and the SR image in the run folder, and return the item's values.
+
+Every executor runs exactly these functions, so their tables are the serial executor's byte for byte.
+
+Integrity of what the cache gives back (issue 14):
+- An SR entry is the RGB array, the native-Y array when the method has one, and a meta file written last
+  that records the pixel hashes of both (and so whether a Y exists). An entry is used only when the meta is
+  there and both arrays match it: a lost `<key>.y.npy` is recomputed, never read as "no native Y".
+- A metrics record carries the hashes of the SR output its values came from ("sr") and a digest of its
+  content (`results_cache.load_record` verifies it and that every value is finite). When the SR output at
+  hand (cached or recomputed) has other hashes, the record's values are discarded and all recomputed.
+- A full or failing cache disk never fails an item: values and the run folder's SR image are still
   produced, the cache is just not updated (one warning per process).
-- One metric failing on one image fails only that metric (`metrics.base.evaluate_metrics`); failures are
-  not cached, so they are retried on a rerun.
+- One metric failing on one image fails only that metric (`metrics.base.evaluate_metrics`); such failures
+  are not cached, so a rerun retries them.
 """
 from __future__ import annotations
 
@@ -22,9 +31,9 @@ import numpy as np
 
 from . import matlab, results_cache
 from .atomic import atomic_write
-from .degradations import degrade, pixels_hash
+from .degradations import DEGRADATIONS, pixels_hash
 from .errors import SrbenchError, UserError
-from .imageio import read_image, write_png_atomic
+from .imageio import encode_png, read_image
 from .metrics import EvalContext, EvalImage, Metric
 from .metrics.base import evaluate_metrics
 from .methods import SRMethod, SROutput
@@ -33,12 +42,59 @@ from .plan import Plan, WorkItem, degradation_key, method_key, metric_key, one_l
 
 @dataclass
 class ItemResult:
-    """What an executor returns for an item: its metric values, or the one-line error that stopped it."""
+    """What an executor returns for an item: its metric values, or the one-line error that stopped it, and
+    the metrics that failed alone on it (name -> one-line reason; their values are absent)."""
 
     index: int
     values: dict[str, float] | None = None
     error: str | None = None
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Task:
+    """The inputs of the work an item still needs; everything a worker uses travels in it."""
+
+    label: str  # the HR file, named in errors
+    scale: int
+    degradation: str  # registered degradation name
+    method: SRMethod
+    identity: str  # the method's identity on the client: a worker whose weights differ must refuse
+    metrics: list[Metric]  # the missing ones
+    ctx: EvalContext
+    hr: np.ndarray
+    lr: np.ndarray | None = None  # from the LR cache
+    sr: SROutput | None = None  # from the SR cache
+    want_png: bool = False  # the run folder needs the SR image encoded
+    expected_sr: dict | None = None  # the SR hashes of the record's values (None: no values kept)
+    all_metrics: list[Metric] = field(default_factory=list)  # to recompute when the SR is not the record's
+
+
+@dataclass
+class Outcome:
+    """What `compute_task` made: metric values by metric key, and the images the client should store."""
+
+    values: dict[str, float] = field(default_factory=dict)  # by metric name (the client keys them)
     failures: dict[str, str] = field(default_factory=dict)  # metric name -> reason (that metric only)
+    sr_hashes: dict | None = None  # the hashes of the SR output the values came from
+    reset: bool = False  # the record's earlier values belong to another SR output: drop them
+    lr: np.ndarray | None = None  # computed LR (None: it came with the task)
+    sr: SROutput | None = None  # computed SR (None: it came with the task)
+    png: bytes | None = None
+    error: str | None = None
+
+
+@dataclass
+class Pending:
+    """The client's state of an item between prepare and commit."""
+
+    record_key: str
+    sr_key: str
+    lr_key: tuple[str, int, str]
+    record: dict
+    wanted: dict[str, str]  # metric name -> metric key
+    sr_out: Path | None
+    use_cache: bool
 
 
 def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutput:
@@ -70,8 +126,8 @@ def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutpu
 _cache_write_warned = False
 
 
-def _cache_write(what: str, write, *args) -> bool:
-    """Run a cache write; a failure (disk full, read-only cache) is a warning, never the item's failure."""
+def _cache_write(write, *args) -> bool:
+    """Run a cache write; a failure (disk full, read-only cache) is one warning, never the item's failure."""
     global _cache_write_warned
     try:
         write(*args)
@@ -85,9 +141,9 @@ def _cache_write(what: str, write, *args) -> bool:
 
 
 def sr_hashes(sr: SROutput) -> dict:
-    """The identity of an SR output as the record and the cache meta store it."""
-    y = None if sr.native_y is None else pixels_hash(matlab.to_uint8(sr.native_y))
-    return {"sr": pixels_hash(sr.pixels), "y": y}
+    """The identity of an SR output as records and the SR cache meta store it."""
+    y = None if sr.native_y is None else pixels_hash(matlab.to_uint8(sr.native_y)[:, :, None])
+    return {"sr": pixels_hash(np.ascontiguousarray(sr.pixels)), "y": y}
 
 
 def _cached_sr(sr_key: str) -> SROutput | None:
@@ -101,87 +157,124 @@ def _cached_sr(sr_key: str) -> SROutput | None:
     native = None
     if meta["y"] is not None:
         y = results_cache.load_sr(sr_key + ".y")
-        if y is None or pixels_hash(np.ascontiguousarray(y[:, :, 0])) != meta["y"]:
+        if y is None or pixels_hash(y) != meta["y"]:
             return None  # a lost or altered native Y: never read as "this method has none"
         native = y[:, :, 0].astype(np.float64)
     return SROutput(pixels=pixels, native_y=native)
 
 
-def _sr_output(method: SRMethod, mkey: str, hr: np.ndarray, hr_sha: str, scale: int,
-               config, label: str) -> tuple[SROutput, str]:
-    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
-    if config.use_cache:
-        cached = _cached_sr(sr_key)
-        if cached is not None:
-            return cached, sr_key
-    lr = degrade(config.degradation, hr, scale, use_cache=config.use_cache)
-    sr = method.super_resolve(lr, scale, image_name=Path(label).stem)
-    sr = _validate_sr(sr, (lr.shape[0] * scale, lr.shape[1] * scale), label)
-    if config.use_cache:
-        ok = True
-        if sr.native_y is not None:
-            ok = _cache_write("sr", results_cache.store_sr, sr_key + ".y", matlab.to_uint8(sr.native_y))
-        ok = ok and _cache_write("sr", results_cache.store_sr, sr_key, sr.pixels)
-        if ok:  # the meta last: its presence marks the entry complete
-            _cache_write("sr", results_cache.store_sr_meta, sr_key, sr_hashes(sr))
-    return sr, sr_key
+def _run_copy_is(dest: Path, pixels: np.ndarray) -> bool:
+    """Whether the run folder's SR image holds exactly these pixels (a stale or damaged one does not)."""
+    if not dest.is_file():
+        return False
+    try:
+        return np.array_equal(read_image(dest), pixels)
+    except UserError:
+        return False
 
 
-def _sync_sr_copy(sr_key: str, dest: Path, expected: dict | None) -> bool:
-    """Make the run folder's SR image a copy of the cached one; False when the cache has no complete entry
-    matching `expected` (the SR hashes of the record whose values are used).
+def prepare(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int, metrics: list[Metric],
+            ctx: EvalContext, config, label: str, sr_out_path: Path | None) -> tuple[Pending, Task | None]:
+    """The item's cached state, and the task still to run (None: all is in the cache and the run folder)."""
+    mkey = method_key(method, identity)
+    deg = degradation_key(config.degradation)
+    use_cache = config.use_cache
+    record_key = results_cache.make_key("record", mkey, hr_sha, scale, deg)
+    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, deg)
+    record = (results_cache.load_record(record_key) if use_cache else None) or {"metrics": {}}
+    wanted = {m.name: metric_key(m, ctx) for m in metrics}
+    missing = [m for m in metrics if wanted[m.name] not in record["metrics"]]
+    pending = Pending(record_key, sr_key, (deg, scale, hr_sha), record, wanted, sr_out_path, use_cache)
+    # the cached SR is read only when metrics need it or the run folder's copy must be checked against it
+    sr = _cached_sr(sr_key) if use_cache and (missing or sr_out_path is not None) else None
+    if sr is not None and record.get("sr") != sr_hashes(sr):
+        # values of another SR output (or of unknown origin): recompute them all from this one
+        record = pending.record = {"metrics": {}}
+        missing = list(metrics)
+    want_png = sr_out_path is not None and (sr is None or not _run_copy_is(sr_out_path, sr.pixels))
+    if not missing and not want_png:
+        return pending, None
+    lr = results_cache.load_lr(deg, scale, hr_sha) if use_cache and sr is None else None
+    expected = record.get("sr") if record["metrics"] else None
+    return pending, Task(label=label, scale=scale, degradation=config.degradation, method=method,
+                         identity=identity, metrics=missing, ctx=ctx, hr=hr, lr=lr, sr=sr, want_png=want_png,
+                         expected_sr=expected, all_metrics=list(metrics))
 
-    An SR image already in the run folder is kept only if it is byte-identical to the cached output, so
-    a run folder reused with other weights never keeps a stale image next to fresh numbers."""
-    meta = results_cache.load_sr_meta(sr_key)
-    if meta is None or expected is None or meta != expected:
-        return False
-    cached = results_cache.sr_path(sr_key)
-    if not cached.is_file() or (meta["y"] is not None and not results_cache.sr_path(sr_key + ".y").is_file()):
-        return False
-    data = cached.read_bytes()
-    if dest.is_file() and dest.read_bytes() == data:
-        return True
-    if _cached_sr(sr_key) is None:  # unreadable or altered cache entry: recompute instead of copying it
-        return False
-    atomic_write(dest, data)
-    return True
+
+def compute_task(task: Task) -> Outcome:
+    """The task's missing pieces, from its inputs alone (this may run in a worker process or on another
+    machine: it reads and writes no file)."""
+    out = Outcome()
+    sr = task.sr
+    if sr is None:
+        if task.method.identity(task.scale) != task.identity:
+            raise SrbenchError(f"{task.label}: the method's weights here ({task.method.identity(task.scale)}) "
+                               f"differ from the client's ({task.identity})")
+        lr = task.lr
+        if lr is None:
+            lr = out.lr = DEGRADATIONS.create(task.degradation).apply(task.hr, task.scale)
+        sr = task.method.super_resolve(lr, task.scale, image_name=Path(task.label).stem)
+        sr = out.sr = _validate_sr(sr, (lr.shape[0] * task.scale, lr.shape[1] * task.scale), task.label)
+    if task.want_png:
+        out.png = encode_png(sr.pixels)
+    out.sr_hashes = sr_hashes(sr)
+    metrics = task.metrics
+    if task.expected_sr is not None and out.sr_hashes != task.expected_sr:
+        out.reset, metrics = True, task.all_metrics  # the record's values came from another SR output
+    if metrics:
+        ctx = task.ctx
+        hr_crop = matlab.modcrop(task.hr, task.scale)
+        sr_img = EvalImage(sr.pixels, native_y=sr.native_y, quantized_y=ctx.protocol.quantized_y)
+        hr_img = EvalImage(hr_crop, quantized_y=ctx.protocol.quantized_y)
+        out.values, out.failures = evaluate_metrics(metrics, sr_img, hr_img, ctx)
+    return out
+
+
+def commit(pending: Pending, outcome: Outcome | None, metrics: list[Metric]) -> tuple[dict[str, float], dict[str, str]]:
+    """Store a task's outcome (cache first, then the run folder) and return the item's (values, failures):
+    metric name -> value for the metrics that have one, metric name -> reason for those that failed alone."""
+    failures: dict[str, str] = {}
+    if outcome is not None:
+        failures = dict(outcome.failures)
+        if pending.use_cache:
+            if outcome.lr is not None:
+                _cache_write(results_cache.store_lr, *pending.lr_key, outcome.lr)
+            if outcome.sr is not None:
+                ok = True
+                if outcome.sr.native_y is not None:
+                    ok = _cache_write(results_cache.store_sr, pending.sr_key + ".y",
+                                      matlab.to_uint8(outcome.sr.native_y)[:, :, None])
+                ok = ok and _cache_write(results_cache.store_sr, pending.sr_key, outcome.sr.pixels)
+                if ok:  # the meta last: its presence marks the entry complete
+                    _cache_write(results_cache.store_sr_meta, pending.sr_key, sr_hashes(outcome.sr))
+        if outcome.png is not None:
+            atomic_write(pending.sr_out, outcome.png)
+        if outcome.reset:
+            pending.record = {"metrics": {}}
+        if outcome.values:
+            pending.record["metrics"].update({pending.wanted[n]: v for n, v in outcome.values.items()})
+            pending.record["sr"] = outcome.sr_hashes
+            if pending.use_cache:
+                _cache_write(results_cache.store_record, pending.record_key, pending.record)
+    record = pending.record["metrics"]
+    values = {m.name: record[pending.wanted[m.name]] for m in metrics if pending.wanted[m.name] in record}
+    return values, failures
+
+
+def item_result(index: int, committed: tuple[dict[str, float], dict[str, str]]) -> ItemResult:
+    """The ItemResult of a committed item; when every metric failed, the item failed (their reasons)."""
+    values, failures = committed
+    if failures and not values:
+        return ItemResult(index, error="; ".join(failures.values()), failures=failures)
+    return ItemResult(index, values=values, failures=failures)
 
 
 def evaluate_item(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int,
                   metrics: list[Metric], ctx: EvalContext, config, label: str,
                   sr_out_path: Path | None) -> tuple[dict[str, float], dict[str, str]]:
-    """(values, failures) of one item: metric name -> value for the metrics that gave one, metric name ->
-    one-line reason for those that failed on this image."""
-    mkey = method_key(method, identity)
-    record_key = results_cache.make_key("record", mkey, hr_sha, scale, degradation_key(config.degradation))
-    sr_key = results_cache.make_key("sr", mkey, hr_sha, scale, degradation_key(config.degradation))
-    record = (results_cache.load_record(record_key) if config.use_cache else None) or {"metrics": {}}
-    wanted = {m.name: metric_key(m, ctx) for m in metrics}
-    missing = [m for m in metrics if wanted[m.name] not in record["metrics"]]
-    need_sr = bool(missing) or not config.use_cache
-    if not need_sr and sr_out_path is not None:
-        need_sr = not _sync_sr_copy(sr_key, sr_out_path, record.get("sr"))
-    failures: dict[str, str] = {}
-    if need_sr:
-        sr, _ = _sr_output(method, mkey, hr, hr_sha, scale, config, label)
-        if sr_out_path is not None:
-            write_png_atomic(sr_out_path, sr.pixels)
-        hashes = sr_hashes(sr)
-        if record.get("sr") != hashes:  # values from another SR output (or of unknown origin): recompute all
-            record = {"metrics": {}, "sr": hashes}
-            missing = list(metrics)
-        if missing:
-            hr_crop = matlab.modcrop(hr, scale)
-            sr_img = EvalImage(sr.pixels, native_y=sr.native_y, quantized_y=ctx.protocol.quantized_y)
-            hr_img = EvalImage(hr_crop, quantized_y=ctx.protocol.quantized_y)
-            values, failures = evaluate_metrics(missing, sr_img, hr_img, ctx)
-            for name, value in values.items():
-                record["metrics"][wanted[name]] = value
-            if config.use_cache and values:
-                _cache_write("record", results_cache.store_record, record_key, record)
-    values = {m.name: record["metrics"][wanted[m.name]] for m in metrics if wanted[m.name] in record["metrics"]}
-    return values, failures
+    """One item in this process: prepare, compute, commit; returns (values, failures)."""
+    pending, task = prepare(method, identity, hr, hr_sha, scale, metrics, ctx, config, label, sr_out_path)
+    return commit(pending, compute_task(task) if task is not None else None, metrics)
 
 
 def read_hr(item: WorkItem, ctx: EvalContext) -> tuple[np.ndarray, str]:
@@ -196,18 +289,20 @@ def read_hr(item: WorkItem, ctx: EvalContext) -> tuple[np.ndarray, str]:
     return hr, hr_sha
 
 
+def prepare_item(plan: Plan, item: WorkItem, config) -> tuple[Pending, Task | None]:
+    ctx = plan.contexts[item.scale]
+    method, identity = plan.method(item)
+    hr, hr_sha = read_hr(item, ctx)
+    return prepare(method, identity, hr, hr_sha, item.scale, plan.metrics, ctx, config, item.label, item.sr_out)
+
+
 def run_item(plan: Plan, item: WorkItem, config) -> ItemResult:
     """Evaluate one item in this process; any error becomes the item's error, the run goes on."""
     try:
-        ctx = plan.contexts[item.scale]
-        method, identity = plan.method(item)
-        hr, hr_sha = read_hr(item, ctx)
-        values, failures = evaluate_item(method, identity, hr, hr_sha, item.scale, plan.metrics, ctx, config,
-                                         item.label, item.sr_out)
+        pending, task = prepare_item(plan, item, config)
+        committed = commit(pending, compute_task(task) if task is not None else None, plan.metrics)
     except KeyboardInterrupt:
         raise  # Ctrl-C ends the run ("interrupted")
     except BaseException as exc:  # noqa: BLE001 - one bad item (even one calling sys.exit) must not end the run
         return ItemResult(item.index, error=one_line(exc))
-    if not values and failures:  # every metric failed: the item failed (its reasons, one line)
-        return ItemResult(item.index, error="; ".join(failures.values()), failures=failures)
-    return ItemResult(item.index, values=values, failures=failures)
+    return item_result(item.index, committed)

@@ -51,6 +51,10 @@ class RunConfig:
     save_sr: bool = True
     progress: bool = True
     report: bool = True
+    jobs: int | None = None  # worker processes (None: $SRBENCH_JOBS or every core); 1 runs serially
+    executor: str = "local"  # "local" (this machine) or "dask"
+    scheduler: str | None = None  # Dask scheduler address (None: a LocalCluster of `jobs` workers)
+    verbose: bool = False  # a line per finished method x dataset x scale under the progress bar
 
 
 @dataclass
@@ -114,9 +118,26 @@ def validate_config(config: RunConfig) -> None:
         raise UserError(f"--crop-border {config.crop_border}: must be 0 or more pixels")
     if config.tile is not None and config.tile < 8:
         raise UserError(f"--tile {config.tile}: must be at least 8 LR pixels")
+    _check_executor(config)
     out = Path(config.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out}: --out must be a folder, this is a file")
+
+
+def _check_executor(config: RunConfig) -> None:
+    from .execute import EXECUTORS
+
+    if config.jobs is not None and (isinstance(config.jobs, bool) or not isinstance(config.jobs, int)
+                                    or config.jobs < 1):
+        raise UserError(f"--jobs {config.jobs!r}: must be a whole number of at least 1")
+    if config.executor not in EXECUTORS:
+        raise UserError(f"--executor {config.executor!r}: unknown (choose from {', '.join(EXECUTORS)})")
+    if config.scheduler is not None and config.executor != "dask":
+        raise UserError("--scheduler: only with --executor dask")
+    if config.executor == "dask":
+        from .execute.dask_cluster import require_distributed
+
+        require_distributed()
 
 
 def _check_names(config: RunConfig) -> None:

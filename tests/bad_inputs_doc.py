@@ -427,7 +427,7 @@ def render(rows: list[tuple[Case, str]]) -> str:
         "command line actually printed; do not edit by hand. `tests/test_bad_inputs.py` fails when this file is "
         "out of date.",
         "Every command also had `--data-root <tmp>/data --out <tmp>/work/out --quiet --no-report` (with "
-        "`SRBENCH_CACHE` set to a fresh `<cache>` folder, pyiqa not installed) and, unless "
+        "`SRBENCH_CACHE` set to a fresh `<cache>` folder, `SRBENCH_JOBS=1`, pyiqa not installed) and, unless "
         f"shown, `--metrics {METRICS}`. Exit code 2: refused before any work; 1: the item (or one metric of it) "
         "failed, the run completed, one line on stderr and one row in `errors.csv` per failure; 0: accepted by a "
         "documented conversion (see `srbench/imageio.py`).",
@@ -454,6 +454,7 @@ def run_all(tmp_path: Path) -> tuple[list[tuple[Case, str]], list[str]]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SRBENCH_CACHE", str(tmp_path / "cache"))
         mp.setenv("SRBENCH_OFFLINE", "1")
+        mp.setenv("SRBENCH_JOBS", "1")  # the serial executor: stderr lines in plan order, so the doc is stable
         mp.setitem(sys.modules, "pyiqa", None)  # the doc shows srbench without the optional pyiqa
         bench_fixtures.make_dataset(tmp_path, "Tiny", count=4, size=(100, 96))
         for case in CASES:

@@ -14,6 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+# `srbench run` defaults to one worker process per core; tests run serially in-process unless they ask for
+# --jobs (tests/test_executors.py, tests/test_kill_resume.py), so that their monkeypatches apply to the work.
+os.environ.setdefault("SRBENCH_JOBS", "1")
 
 
 def _shared_root() -> Path | None:
@@ -46,7 +49,41 @@ def shared_datasets(shared) -> Path:
     return root
 
 
+@pytest.fixture
+def niqe_model_file() -> Path:
+    """The NIQE pristine model, resolved as srbench resolves it (no download): tests that compute NIQE say so
+    with this fixture, so that a missing model skips them visibly here and fails them in CI."""
+    from srbench.errors import AssetError
+    from srbench.iqa_assets import NIQE_MODEL
+
+    try:
+        return Path(NIQE_MODEL.resolve(None, allow_download=False))
+    except AssetError as exc:
+        _missing_shared(f"the NIQE model file ({exc})")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "shared" in getattr(item, "fixturenames", ()) or "shared_datasets" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.shared)
+
+
+# The mutation check (tests/mutation/run.py) runs the tests itself; it is not a test module.
+collect_ignore = ["mutation"]
+
+# A test that cannot check something here and must not fail for it (e.g. the Ma/PI parity test: the trained
+# Ma model cannot be obtained on these machines) skips with a reason starting with NOT_CHECKED; those are
+# repeated at the very end of the run, so that their absence is visible in CI output, not one "s" among many.
+NOT_CHECKED = "NOT CHECKED: "
+
+
+def pytest_terminal_summary(terminalreporter):
+    lines = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason.startswith(NOT_CHECKED):
+            lines.append(f"{reason}  ({report.nodeid})")
+    for line in dict.fromkeys(lines):
+        terminalreporter.write_line(line, yellow=True, bold=True)

@@ -60,6 +60,13 @@ def walk_tree(forest: dict, t: int, x: np.ndarray) -> float:
     return float(forest["avnode"][k, t])
 
 
+def ma_by_hand(forests, linear, feats) -> float:
+    """quality_predict: linear(1) + sum linear(i+1) * (mean over trees of forest i), trees walked node by node."""
+    parts = (feats.local_freq, feats.global_freq, feats.spatial)
+    s = [np.mean([walk_tree(f, t, x) for t in range(f["lDau"].shape[1])]) for f, x in zip(forests, parts)]
+    return float(linear[0] + linear[1] * s[0] + linear[2] * s[1] + linear[3] * s[2])
+
+
 def hide_ma_model(monkeypatch, tmp_path) -> None:
     """Make sure no Ma model resolves: no explicit path, empty shared folder and cache, no download."""
     monkeypatch.delenv("SRBENCH_MA_MODEL", raising=False)

@@ -18,12 +18,27 @@ def test_gaussian_kernel_is_fspecial():
 
 @pytest.mark.parametrize("scale", [2, 3, 4, 8])
 def test_bicubic_lr_is_modcropped_imresize(scale):
+    """LR = imresize(modcrop(hr, scale), 1/scale) of MATLAB, checked against the closed form of a separable
+    image (tests/matlab_reference.py), not against srbench's own imresize."""
+    from matlab_reference import rounded_interior, separable_uint8
+
     rng = np.random.default_rng(scale)
-    hr = rng.integers(0, 256, (8 * 9 + 5, 8 * 7 + 3, 3), dtype=np.uint8)
+    h, w = 8 * 9 + 5, 8 * 7 + 3
+    channels = [separable_uint8(rng, h, w) for _ in range(3)]
+    hr = np.stack([img for img, _, _ in channels], axis=2)
     lr = DEGRADATIONS.create("bicubic").apply(hr, scale)
     assert lr.dtype == np.uint8
-    assert lr.shape[:2] == (hr.shape[0] // scale, hr.shape[1] // scale)
-    np.testing.assert_array_equal(lr, M.imresize(M.modcrop(hr, scale), 1 / scale))
+    assert lr.shape == (h // scale, w // scale, 3)
+    hc, wc = h // scale * scale, w // scale * scale  # modcrop keeps the top-left
+    for k, (_, a, b) in enumerate(channels):
+        rows, cols, per_pass, _ = rounded_interior(a[:hc], b[:wc], scale)
+        assert len(rows) >= 2 and len(cols) >= 2
+        np.testing.assert_array_equal(lr[np.ix_(rows, cols, [k])][..., 0], per_pass)
+    # the rows and columns modcrop removes never reach the LR image
+    other = hr.copy()
+    other[hc:] = 255 - other[hc:]
+    other[:, wc:] = 0
+    np.testing.assert_array_equal(DEGRADATIONS.create("bicubic").apply(other, scale), lr)
 
 
 def test_blur_bicubic_differs_from_bicubic_and_keeps_constants():
@@ -42,7 +57,7 @@ def test_lr_cache_roundtrip(tmp_path, monkeypatch):
     rng = np.random.default_rng(1)
     hr = rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)
     first = degrade("bicubic", hr, 4)
-    files = list(tmp_path.rglob("*.png"))
+    files = list(tmp_path.rglob("*.npy"))
     assert len(files) == 1
     np.testing.assert_array_equal(degrade("bicubic", hr, 4), first)
     assert not list(tmp_path.rglob("*.part"))

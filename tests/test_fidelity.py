@@ -23,13 +23,19 @@ def test_ssim_identity_and_constant_offset():
 
 
 def test_ssim_valid_filtering_uses_only_interior():
+    from matlab_reference import ssim_bruteforce
+
     rng = np.random.default_rng(1)
     a = rng.integers(0, 256, (30, 30)).astype(np.float64)
     b = a.copy()
-    b[:, 0] = 0  # only the first column differs; every 11x11 'valid' window still covers it
+    b[:, 0] = 0  # only the first column differs: only the 20 'valid' windows of map column 0 see it
     b2 = a.copy()
     b2[15, 15] += 50
-    assert ssim_index(a, b) < 1 and ssim_index(a, b2) < 1
+    for other in (b, b2):
+        assert ssim_index(a, other) == pytest.approx(ssim_bruteforce(a, other), rel=0, abs=1e-12)
+    # 'valid': the SSIM map is 20x20 and only its first column moved, so 1 - ssim = (1 - column mean) / 20
+    first_column = ssim_bruteforce(a[:, :11], b[:, :11])  # the 20 windows of map column 0
+    assert 1 - ssim_index(a, b) == pytest.approx((1 - first_column) / 20, rel=1e-9)
 
 
 def _pair(sr, hr, scale=4, protocol="matlab"):

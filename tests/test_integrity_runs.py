@@ -36,7 +36,7 @@ class Exits(Bicubic):
     name = "exits"
 
     def super_resolve(self, lr, scale, image_name=None):
-        if image_name == "img2":
+        if image_name in ("img2", "tiny"):
             sys.exit(3)
         return super().super_resolve(lr, scale, image_name)
 
@@ -188,7 +188,7 @@ def test_missing_native_y_beside_a_cached_rgb_is_recomputed(bench):
     clean = (bench.tmp / "clean" / "per_image.csv").read_bytes()
     for path in _records():
         path.unlink()
-    native = sorted((bench.tmp / "cache" / "sr").rglob("*.y.png"))
+    native = sorted((bench.tmp / "cache" / "sr").rglob("*.y.npy"))
     assert len(native) == 5
     for path in native:
         path.unlink()
@@ -248,3 +248,13 @@ def test_only_metric_unavailable_is_refused(bench, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pyiqa", None)  # not importable
     assert bench(metrics="pyiqa:musiq") == 2
     assert "no metric can be computed" in capsys.readouterr().err
+
+
+def test_worker_processes_give_the_same_failures_and_coverage(bench):
+    """--jobs 2: a metric failing alone and a method calling sys.exit give the serial executor's tables."""
+    assert bench(methods="bicubic,exits", ds="Small", out="serial") == 1
+    assert bench(methods="bicubic,exits", ds="Small", out="pool", extra=("--jobs", "2")) == 1
+    for name in ("per_image.csv", "summary.csv", "errors.csv"):
+        assert (bench.tmp / "pool" / name).read_bytes() == (bench.tmp / "serial" / name).read_bytes(), name
+    err = _tables(bench.tmp / "pool")["errors.csv"]
+    assert set(err["metric"].fillna("")) == {"", "ssim_y"} and err["error"].str.contains("SystemExit").any()

@@ -10,7 +10,7 @@ import scipy.fft
 from srbench.errors import AssetError, Unavailable
 from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import ma as M
-from tests.ma_model_fixture import FEATURE_DIMS, hide_ma_model, walk_tree, write_model
+from tests.ma_model_fixture import FEATURE_DIMS, hide_ma_model, ma_by_hand, walk_tree, write_model
 
 
 def _natural_like(shape=(96, 112), seed=0):
@@ -186,13 +186,22 @@ def test_model_linear_combination_and_bias_correction(tmp_path):
 
 def test_ma_metric_uses_resolved_model(tmp_path, monkeypatch):
     path = tmp_path / "model.mat"
-    write_model(path, seed=3)
+    linear = (1.0, 0.5, 0.3, 0.2)
+    forests = write_model(path, seed=3, linear=linear)
     monkeypatch.setenv("SRBENCH_MA_MODEL", str(path))
     img = np.repeat(_natural_like((100, 100))[:, :, None], 3, axis=2)
     metric = create_metric("ma")
     metric.prepare()
     value = metric.compute(EvalImage(img), None, EvalContext.make(4))
-    assert value == pytest.approx(M.ma_score(img[:, :, 0], M.load_ma_model(str(path))))
+    # rgb2gray of a grey RGB image is the grey plane itself (the weights sum to 1)
+    assert value == pytest.approx(ma_by_hand(forests, linear, M.ma_features(img[:, :, 0])), rel=1e-12)
+    # another model file gives another value: the metric reads the file SRBENCH_MA_MODEL names
+    other = tmp_path / "other.mat"
+    write_model(other, seed=4, linear=(2.0, 0.1, 0.1, 0.1))
+    monkeypatch.setenv("SRBENCH_MA_MODEL", str(other))
+    fresh = create_metric("ma")
+    fresh.prepare()
+    assert fresh.compute(EvalImage(img), None, EvalContext.make(4)) != pytest.approx(value, abs=1e-6)
 
 
 def test_ma_is_unavailable_without_model(tmp_path, monkeypatch):

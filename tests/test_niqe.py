@@ -7,6 +7,7 @@ from srbench import matlab
 from srbench.metrics.base import MetricError
 from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import niqe as N
+from matlab_reference import y_by_hand
 
 CALIBRATION = ["I03", "I04", "I06", "I08", "I19"]
 
@@ -70,7 +71,8 @@ def test_zero_tolerance_sits_in_the_gap_between_residues_and_real_values(shared)
 
 def test_niqe_pirm_is_niqe_of_shaved_uint8_y(shared):
     rgb = _calibration(shared, "I06")
-    y = matlab.rgb2ycbcr(rgb)[4:-4, 4:-4, 0]
+    # PIRM convert_shave_image.m written out: Y of the uint8 rgb2ycbcr (rounded, in uint8), 4-px shave
+    y = y_by_hand(rgb, quantize=True)[4:-4, 4:-4].astype(np.uint8)
     metric = create_metric("niqe_pirm")
     metric.prepare()
     value = metric.compute(EvalImage(rgb), None, EvalContext.make(4))

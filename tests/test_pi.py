@@ -7,7 +7,8 @@ from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import ma as M
 from srbench.metrics import niqe as N
 from srbench.metrics import perceptual_index as P
-from tests.ma_model_fixture import hide_ma_model, write_model
+from matlab_reference import y_by_hand
+from tests.ma_model_fixture import hide_ma_model, ma_by_hand, write_model
 
 
 def _rgb(seed, shape=(204, 110)):
@@ -19,7 +20,7 @@ def _rgb(seed, shape=(204, 110)):
 
 
 @pytest.fixture
-def synthetic_ma(tmp_path, monkeypatch, shared):
+def synthetic_ma(tmp_path, monkeypatch, niqe_model_file):  # PI and NIQE-PIRM need the NIQE model
     path = tmp_path / "model.mat"
     write_model(path, seed=11)
     monkeypatch.setenv("SRBENCH_MA_MODEL", str(path))
@@ -27,7 +28,8 @@ def synthetic_ma(tmp_path, monkeypatch, shared):
     return M.load_ma_model(str(path))
 
 
-def test_pi_is_the_pirm_combination_of_ma_and_niqe_on_shaved_y(synthetic_ma):
+def test_pi_is_the_pirm_combination_of_ma_and_niqe_on_shaved_y(synthetic_ma, tmp_path):
+    synthetic_ma_path = tmp_path / "model.mat"
     img = EvalImage(_rgb(1))
     ctx = EvalContext.make(4)
     values = {}
@@ -35,11 +37,16 @@ def test_pi_is_the_pirm_combination_of_ma_and_niqe_on_shaved_y(synthetic_ma):
         metric = create_metric(name)
         metric.prepare()
         values[name] = metric.compute(img, None, ctx)
-    assert values["pi"] == pytest.approx(((10 - values["ma_pirm"]) + values["niqe_pirm"]) / 2, abs=1e-12)
-    y = N.pirm_y(img)
-    assert y.shape == (196, 102) and y.dtype == np.uint8
-    assert values["ma_pirm"] == pytest.approx(M.ma_score(y, synthetic_ma), abs=1e-12)
-    assert values["niqe_pirm"] == pytest.approx(N.niqe(y, N.niqe_model()), abs=1e-12)
+    # PIRM convert_shave_image.m by hand: Y of the uint8 rgb2ycbcr (rounded), 4 pixels shaved on each side
+    y = y_by_hand(img.pixels, quantize=True)[4:-4, 4:-4].astype(np.uint8)
+    assert y.shape == (196, 102)
+    np.testing.assert_array_equal(N.pirm_y(img), y)
+    forests = write_model(synthetic_ma_path.parent / "same.mat", seed=11)  # the fixture's forests (same seed)
+    ma = ma_by_hand(forests, (1.0, 0.5, 0.3, 0.2), M.ma_features(y))
+    niqe = N.niqe(y, N.niqe_model())
+    assert values["ma_pirm"] == pytest.approx(ma, rel=1e-12)
+    assert values["niqe_pirm"] == pytest.approx(niqe, abs=1e-12)
+    assert values["pi"] == pytest.approx(((10 - ma) + niqe) / 2, rel=1e-12)
 
 
 def test_pirm_terms_are_computed_once_per_image(synthetic_ma, monkeypatch):
@@ -81,7 +88,9 @@ def test_ma_and_pi_match_matlab_when_the_trained_model_resolves(shared):
     try:  # local copies only: the test must not depend on the network
         MA_MODEL.resolve(ma_model_explicit_path(), allow_download=False)
     except AssetError:
-        pytest.skip("trained Ma model not available locally (SRBENCH_MA_MODEL / $SRBENCH_SHARED/iqa-params)")
+        # "NOT CHECKED: " makes conftest repeat the reason at the end of the run (visible in CI output)
+        pytest.skip("NOT CHECKED: Ma/PI MATLAB parity: model not obtainable here "
+                    "(SRBENCH_MA_MODEL / $SRBENCH_SHARED/iqa-params/ma_model.mat)")
     from tests.test_niqe import CALIBRATION, TOLERANCE, _calibration, _matlab_rows
 
     rows = _matlab_rows(shared)

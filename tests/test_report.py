@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -161,10 +162,42 @@ def test_report_leaderboard_cells(report, run_dir):
     assert "weights not found" in html  # skipped method and its reason
 
 
+def _plotted_points(fig) -> np.ndarray:
+    """Every data point drawn on a figure's axes: scatter offsets and line vertices, in data units."""
+    points = [np.zeros((0, 2))]
+    for ax in fig.axes:
+        points += [np.asarray(c.get_offsets(), np.float64).reshape(-1, 2) for c in ax.collections]
+        points += [np.asarray(line.get_xydata(), np.float64).reshape(-1, 2) for line in ax.lines]
+    return np.concatenate(points)
+
+
+def test_report_plots_show_each_methods_values(tmp_path, monkeypatch):
+    """The plots draw each method at its summary values: (RMSE, NIQE) and (NIQE, PSNR) without PI."""
+    import matplotlib.figure
+
+    saved = {}
+    real_savefig = matplotlib.figure.Figure.savefig
+
+    def recording_savefig(fig, fname, *args, **kwargs):
+        saved[Path(fname).stem] = _plotted_points(fig)
+        return real_savefig(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", recording_savefig)
+    run = make_run(tmp_path, n_images=3)
+    generate_report(run)
+    summary = pd.read_csv(run / "summary.csv").set_index("method")
+    for stem, (x, y) in {"pd_g0-Toy-x4": ("rmse", "niqe"), "psnr_pi_g0-Toy-x4": ("niqe", "psnr_y")}.items():
+        drawn = saved[stem]
+        for method in METHODS:
+            want = summary.loc[method, [x, y]].to_numpy(np.float64)
+            assert np.any(np.all(np.abs(drawn - want) <= 1e-9 * np.abs(want), axis=1)), (stem, method)
+
+
 def test_report_plots_and_niqe_fallback_note(report):
     plots = report.parent / "plots"
     for stem in ("pd_g0-Toy-x4", "psnr_pi_g0-Toy-x4"):
-        assert (plots / f"{stem}.png").stat().st_size > 5000
+        png = read_image(plots / f"{stem}.png")  # a real, non-blank image
+        assert min(png.shape[:2]) >= 300 and len(np.unique(png.reshape(-1, png.shape[-1]), axis=0)) > 50
         svg = (plots / f"{stem}.svg").read_text(encoding="utf-8")
         assert "PI unavailable" in svg and "NIQE" in svg
     pd_svg = (plots / "pd_g0-Toy-x4.svg").read_text(encoding="utf-8")

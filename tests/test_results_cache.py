@@ -84,7 +84,7 @@ def test_damaged_records_and_sr_are_recomputed_to_the_same_tables(bench):
     bench()
     before = (bench.tmp / "run" / "per_image.csv").read_bytes()
     records = sorted((bench.tmp / "cache" / "results").rglob("*.json"))
-    srs = sorted(p for p in (bench.tmp / "cache" / "sr").rglob("*.png") if not p.name.endswith(".y.png"))
+    srs = sorted(p for p in (bench.tmp / "cache" / "sr").rglob("*.npy") if not p.name.endswith(".y.npy"))
     assert len(records) == 3 and len(srs) == 3
     records[0].write_text("{not json")
     records[1].write_text(json.dumps({"metrics": {"x": "not a number"}}))
@@ -100,7 +100,7 @@ def test_damaged_native_y_is_recomputed_not_dropped(bench, monkeypatch):
     before = (bench.tmp / "run" / "per_image.csv").read_bytes()
     for path in (bench.tmp / "cache" / "results").rglob("*.json"):
         path.unlink()  # force the metrics to be recomputed from the cached SR images
-    native = sorted((bench.tmp / "cache" / "sr").rglob("*.y.png"))
+    native = sorted((bench.tmp / "cache" / "sr").rglob("*.y.npy"))
     assert len(native) == 3  # tinynet is a Y-only method: its own Y plane is cached beside the RGB
     native[0].write_bytes(b"")
     # the damaged one is super-resolved again instead of being scored on the Y re-derived from RGB

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -47,8 +48,16 @@ def test_tables_and_determinism(tmp_path, tiny_data, monkeypatch):
     assert list(first.summary.columns) == ["method", "dataset", "scale", "images", "failed", "psnr_y", "ssim_y",
                                            "rmse"]
     assert list(first.summary["images"]) == [3, 3] and list(first.summary["failed"]) == [0, 0]
-    x4 = per_image[per_image.scale == 4]
-    assert first.summary.set_index("scale").loc[4, "psnr_y"] == pytest.approx(x4["psnr_y"].mean())
+    # summary.csv is each metric's dataset value of per_image.csv: mean, except RMSE = sqrt(mean(MSE))
+    summary = pd.read_csv(tmp_path / "a" / "summary.csv").set_index("scale")
+    table = pd.read_csv(tmp_path / "a" / "per_image.csv")
+    for scale in (2, 4):
+        values = table[table.scale == scale]
+        assert len(values) == 3
+        assert summary.loc[scale, "psnr_y"] == pytest.approx(values["psnr_y"].mean(), rel=1e-13)
+        assert summary.loc[scale, "ssim_y"] == pytest.approx(values["ssim_y"].mean(), rel=1e-13)
+        assert summary.loc[scale, "rmse"] == pytest.approx(np.sqrt(np.mean(values["rmse"] ** 2)), rel=1e-13)
+        assert abs(summary.loc[scale, "rmse"] - values["rmse"].mean()) > 1e-6
     info = json.loads((tmp_path / "a" / "run.json").read_text())
     assert info["metrics"]["rmse"]["higher_is_better"] is False
     assert set(info["datasets"]["Tiny"]["images"]) == {"im0", "im1", "gray"}

@@ -33,7 +33,7 @@ def test_score_equals_run_exactly_for_rgb_methods(tmp_path, monkeypatch, capsys)
     assert "mean" in capsys.readouterr().out
 
 
-def test_score_without_hr_uses_no_reference_metrics_only(tmp_path, monkeypatch, capsys):
+def test_score_without_hr_uses_no_reference_metrics_only(tmp_path, monkeypatch, capsys, niqe_model_file):
     ran, _ = run_then_score(tmp_path, monkeypatch, "bicubic", 4, size=(128, 120))  # NIQE needs 96 px after the shave
     folder = str(tmp_path / "run" / "sr" / "bicubic" / "Tiny" / "x4")
     assert main(["score", folder, "--metrics", "gsm"]) == 2

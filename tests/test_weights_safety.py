@@ -1,6 +1,7 @@
 """Weights are verified before use and never unpickled as arbitrary objects."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import pytest
@@ -46,7 +47,13 @@ def test_untampered_copy_is_accepted(shared, isolated):
     dest = isolated / "shared/weights/fsrcnn/fsrcnn_x2.pth"
     dest.parent.mkdir(parents=True)
     shutil.copyfile(shared / "weights/fsrcnn/fsrcnn_x2.pth", dest)
-    assert create_method("fsrcnn").prepare(2) is not None
+    method = create_method("fsrcnn")
+    net = method.prepare(2)
+    # the network carries exactly the file's tensors, and the identity is the file's sha256
+    ref = load_state_dict(dest)
+    assert set(net.state_dict()) == set(ref)
+    assert all(torch.equal(net.state_dict()[k].float(), v.float()) for k, v in ref.items())
+    assert method.identity(2).endswith("sha256:" + hashlib.sha256(dest.read_bytes()).hexdigest())
 
 
 @pytest.mark.parametrize("method,scale", [("srcnn", 4), ("lapsrn", 4), ("enhancenet", 4), ("srgan-pytorch", 4)])
@@ -114,8 +121,10 @@ def test_method_falls_back_to_the_verified_original(shared, isolated, method, sc
     net = create_method(method).prepare(scale)
     ref = load_state_dict(shared / "weights" / converted)
     assert all(torch.equal(net.state_dict()[k], v) for k, v in ref.items())
-    # Explicitly given, the original is recognised by its digest.
-    assert create_method(method, weights=str(dest)).prepare(scale) is not None
+    # Explicitly given, the original is recognised by its digest and gives the same network.
+    explicit = create_method(method, weights=str(dest)).prepare(scale)
+    assert set(explicit.state_dict()) == set(net.state_dict())
+    assert all(torch.equal(explicit.state_dict()[k], v) for k, v in net.state_dict().items())
     _tampered_copy(shared / "weights" / original, dest)
     with pytest.raises(ChecksumError, match=dest.name):
         create_method(method).prepare(scale)

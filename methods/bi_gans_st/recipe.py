@@ -4,6 +4,11 @@ flips; lambda1 (adversarial) = 1e-3, lambda2 (perceptual) = 6e-3; Adam lr 1e-4.
 - `mr-srgan`: L = MSE + 1e-3 x (-D(G(x))) (logarithm removed) + 6e-3 x VGG16 feature MSE; SRGAN's D.
   The VGG16 layer is not named in the paper: phi_5,3 (the last conv before pool 5, as SRGAN's phi_5,4) is ASSUMED.
   Option vgg_weight=W replaces 6e-3 (0 drops the perceptual term and needs no VGG weights).
+  Best-checkpoint selection (Sec. 4.1: "we choose the best results according to the metric SSIM"): with
+  `--option val=DIR|DATASET` the generator is scored every `val_every` steps (default 1000) on those held-out
+  images (first `val_images`, default all; SSIM-Y, MATLAB protocol, srbench.train.selection) and the exported
+  generator_fp16.pth is the best one so far (the log's best_ssim/best_step columns say which). The held-out
+  images must not be a test set you report on.
 - `mr-srgan-mse`: the MR-SRGAN generator with MSE only (srbench's pre-training, not a stage of the paper).
 - `wp-srgan-stage1`: L1 = MSE + 1e-3 x (-log D(G(x))); D without BN; lr 1e-4, /10 after 2.5e5 of 5e5 steps.
 - `wp-srgan-stage2`: L2 = 1e-3 x (-log D) + 6e-3 x VGG19 feature MSE (phi_5,4 ASSUMED), started (--init) from
@@ -47,8 +52,39 @@ class MRSRGAN(AdversarialRecipe):
 
     def build(self):
         super().build()
-        self.vgg_weight = float(self.config.options.get("vgg_weight", LAMBDA_VGG))
+        opts = self.config.options
+        self.vgg_weight = float(opts.get("vgg_weight", LAMBDA_VGG))
         self.vgg = self.perceptual("vgg16", "phi_5_3") if self.vgg_weight else None
+        self.updates = 0
+        self.selector = None
+        if opts.get("val"):
+            from srbench.train.selection import BestSSIM, heldout_images
+
+            images = heldout_images(opts["val"], int(opts["val_images"]) if "val_images" in opts else None)
+            self.selector = BestSSIM(images, self.config.scale, self.config.degradation,
+                                     int(opts.get("val_every", 1000)))
+
+    def step(self, batch):
+        out = super().step(batch)
+        self.updates += 1
+        if self.selector is not None:
+            self.selector.maybe_update(self.updates, self.generator(), self.device)
+            out["best_ssim"] = self.selector.best_ssim if self.selector.best_state is not None else float("nan")
+            out["best_step"] = self.selector.best_step
+        return out
+
+    def exported_state(self):
+        if self.selector is not None and self.selector.best_state is not None:
+            return self.selector.best_state
+        return super().exported_state()
+
+    def extra_state(self):
+        return {"updates": self.updates, "selector": self.selector.state_dict() if self.selector else None}
+
+    def load_extra_state(self, state):
+        self.updates = int(state.get("updates", 0))
+        if self.selector is not None and state.get("selector"):
+            self.selector.load_state_dict(state["selector"])
 
     def generator_adversarial(self, fake_logits):
         return generator_prob(fake_logits)

@@ -7,7 +7,14 @@ pruning script:
 3. `spsagan-psnr`: the RRSB network trained from scratch with L1, the PSNR-oriented pre-training;
 4. `spsagan`: RRSB + SPSA layer initialised from step 3, Adam beta1 0.9, lr 5e-4 for the attention module
    and 1e-4 for the rest, loss = VGG19 perceptual + GAN (+ L1), with ESRGAN's weights (the paper cites
-   ESRGAN's losses without restating them): L = L_percep + 5e-3 L_adv + 1e-2 L_1.
+   ESRGAN's losses without restating them, "we apply the perceptual loss [37]", and calls itself an
+   extension of ESRGAN [37]): L = L_percep + 5e-3 L_adv + 1e-2 L_1, in ESRGAN's forms:
+   * L_percep: L1 distance of VGG19 conv5_4 features taken BEFORE the ReLU (ESRGAN Sec. 3.3);
+   * L_adv: the relativistic average GAN (ESRGAN Sec. 3.2): D_Ra(a, b) = sigmoid(C(a) - E[C(b)]), the
+     discriminator minimising (-E log D_Ra(HR, SR) - E log(1 - D_Ra(SR, HR)))/2 and the generator the
+     symmetric form (srbench.train.losses.relativistic_*); the 1/2 is ESRGAN's training code, with which its
+     5e-3 weight was set. The discriminator is the VGG-style one of SRGAN/EnhanceNet (paper Sec. 3), its real
+     and generated batches passed separately.
 
 Options: nf, gc, blocks (architecture), global_residual=1 (srbench's CPU-budget deviation, see arch.py), pattern=<json path> (default: the shipped rrsb_pattern.json),
 pixel_only=1 (step 4 with L1 only, used when no VGG19 weights are available), prior=<spec> (see
@@ -119,7 +126,7 @@ class SPSAGANRecipe(_SPSARecipeBase):
             from srbench.train.vgg import VGGFeatures
 
             self.vgg = VGGFeatures("vgg19", "phi_5_4", weights=self.config.vgg_weights,
-                                   random_init=self.config.random_vgg).to(self.device)
+                                   random_init=self.config.random_vgg, pre_activation=True).to(self.device)
             self.vgg_identity = self.vgg.weights_identity
             self.nets["D"] = VGGDiscriminator(64, int(opts.get("d_size", self.config.hr_patch)))
             self.optimizers["D"] = self.adam(self.nets["D"], betas=(0.9, 0.999))
@@ -149,10 +156,10 @@ class SPSAGANRecipe(_SPSARecipeBase):
         else:
             D = self.nets["D"]
             D.train()
-            d_loss = losses.discriminator_nll(D(hr), D(sr.detach()))
+            d_loss = losses.relativistic_discriminator(D(hr), D(sr.detach()))
             self._update("D", d_loss)
             D.requires_grad_(False)
-            adv = losses.generator_nll(D(sr))
+            adv = losses.relativistic_generator(D(hr).detach(), D(sr))
             D.requires_grad_(True)
             percep = F.l1_loss(self.vgg(sr), self.vgg(hr).detach())
             g_loss = PERCEPTUAL_WEIGHT * percep + ADV_WEIGHT * adv + L1_WEIGHT * l1

@@ -3,7 +3,10 @@
 Layouts understood (the paper uses 400 training and 100 validation images, pix2pix's split):
 * pix2pix: `<root>/<split>/*.jpg|png`, each picture the photo (left half) beside its label map (right half);
 * CMP original: `<root>/<split>/` (or `<root>/` itself) holding `cmp_*.jpg` photos and same-stem `cmp_*.png`
-  palette label maps (converted to RGB with their own palette).
+  palette label maps (converted to RGB with their own palette). When the folder is the CMP base set recorded in
+  `datasets/Facades.yaml` (srbench.facades), only the manifest's split is used (train: cmp_b0001-cmp_b0200,
+  so the 100 test images `srbench run --datasets Facades` evaluates are never trained on), each file checked
+  against its recorded sha256.
 Every photo and label map is resized to 256x256 as in the paper (MATLAB bicubic for photos, nearest
 neighbour for labels, whose colours are class codes).
 
@@ -21,10 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from srbench import matlab
+from srbench import facades
 from srbench.errors import UserError
 
-SIZE = 256
+SIZE = facades.SIZE
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
@@ -40,7 +43,7 @@ def as_facades_folder(folder: str | os.PathLike) -> Path | None:
 
 
 def _split_dir(root: Path, split: str) -> Path:
-    aliases = {"train": ("train", "base"), "val": ("val", "validation", "test", "extended")}
+    aliases = {"train": ("train", "base"), "val": ("val", "validation", "test", "extended", "base")}
     for name in aliases.get(split, (split,)):
         if (root / name).is_dir():
             return root / name
@@ -54,11 +57,28 @@ def find_pairs(root: Path, split: str = "train") -> list[tuple[Path, Path | None
     stems = {p.stem: p for p in files if p.suffix.lower() == ".png"}
     photos = [p for p in files if p.suffix.lower() in (".jpg", ".jpeg")]
     if photos and all(p.stem in stems for p in photos):
-        return [(p, stems[p.stem]) for p in photos]
+        pairs = [(p, stems[p.stem]) for p in photos]
+        if all(facades.source_sha256(p.stem) for p, _ in pairs):
+            return recorded_split(folder, pairs, split)
+        return pairs
     pairs = [(p, None) for p in files]
     if not pairs:
         raise UserError(f"{folder}: no Facades images found")
     return pairs
+
+
+def recorded_split(folder: Path, pairs, split: str) -> list[tuple[Path, Path]]:
+    """The pairs of the manifest's split `split` ('train'; 'val'/'test' = the test split), files verified."""
+    wanted = facades.split("train" if split == "train" else "test")
+    have = {photo.stem: (photo, label) for photo, label in pairs}
+    missing = [s for s in wanted if s not in have]
+    if missing:
+        raise UserError(f"{folder}: {len(missing)} image(s) of the Facades {split} split missing "
+                        f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})")
+    for stem in wanted:
+        facades.check_source(have[stem][0], stem, "photo")
+        facades.check_source(have[stem][1], stem, "label")
+    return [have[s] for s in wanted]
 
 
 def _read_rgb(path: Path) -> Image.Image:
@@ -79,8 +99,7 @@ def load_pair(photo: Path, label: Path | None) -> tuple[np.ndarray, np.ndarray]:
         img, lab = both[:, :half], both[:, half:]
     else:
         img, lab = np.asarray(_read_rgb(photo)), np.asarray(_read_rgb(label))
-    if img.shape[:2] != (SIZE, SIZE):
-        img = matlab.imresize(img, output_shape=(SIZE, SIZE))
+    img = facades.resize_photo(img)   # the same 256x256 photo `srbench run --datasets Facades` evaluates
     if lab.shape[:2] != (SIZE, SIZE):
         lab = np.asarray(Image.fromarray(lab).resize((SIZE, SIZE), Image.NEAREST))
     return np.ascontiguousarray(img), np.ascontiguousarray(lab)

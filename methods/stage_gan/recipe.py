@@ -9,8 +9,14 @@ The ground-truth semantic map of a patch is the Facades label picture when one i
 `--data` names a Facades folder, see facades.py), else srbench's colour/texture cluster map of the HR patch
 (srbench.segmentation.ClusterPrior, rendered with its palette), see MODEL_CARD.md.
 
+Learning rate (Sec. 3.1: "initially 0.0002 and then linearly decay to zero", pix2pix's schedule, whose
+default is 100 epochs at the initial rate then 100 epochs of linear decay): constant for `lr_hold` steps, then
+linearly down to zero over `lr_decay` steps, for generator and discriminators alike. Defaults: 100 epochs of
+the paper's 400 training images each (40000 + 40000 steps at batch 1).
+
 Options (`--option KEY=VALUE`): scale (4 or 8), ngf, depth, refiner_ngf, refiner_blocks, ndf, residual (0/1),
-gan_weight (1 = paper; 0 = the L1-only pre-training srbench uses before the adversarial phase).
+gan_weight (1 = paper; 0 = the L1-only pre-training srbench uses before the adversarial phase), lr_hold,
+lr_decay (steps; see above).
 """
 from __future__ import annotations
 
@@ -28,6 +34,18 @@ from .arch import PatchDiscriminator, StageGAN, StageGANConfig
 from .facades import FacadesSampler, as_facades_folder
 
 L1_WEIGHT = 100.0
+PAPER_EPOCH = 400          # training images in the paper's (pix2pix's) Facades split, batch 1
+LR_HOLD = LR_DECAY = 100 * PAPER_EPOCH
+
+
+def linear_decay(hold: int, decay: int):
+    """LR factor after `step` updates: 1 for `hold` steps, then linearly to 0 over `decay` steps (pix2pix)."""
+    def factor(step: int) -> float:
+        if step < hold:
+            return 1.0
+        return max(0.0, 1.0 - (step - hold) / decay) if decay > 0 else 0.0
+
+    return factor
 
 
 def init_weights(net: nn.Module, std: float = 0.02) -> None:
@@ -94,6 +112,9 @@ class StageGANRecipe(TrainRecipe):
             for k in ("D0", "D1", "D2"):
                 init_weights(self.nets[k])
             self.optimizers["D"] = torch.optim.Adam(params, lr=self.config.lr, betas=(0.5, 0.999))
+        schedule = linear_decay(int(opts.get("lr_hold", LR_HOLD)), int(opts.get("lr_decay", LR_DECAY)))
+        for key, opt in self.optimizers.items():
+            self.schedulers[key] = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
         self.prior = ClusterPrior()
 
     def make_sampler(self, data, max_images=None):

@@ -28,7 +28,28 @@ def add_arguments(p) -> None:
     p.add_argument("--no-cache", action="store_true", help="recompute everything, read and write no cache")
     p.add_argument("--no-save-sr", action="store_true", help="do not write SR images into the run folder")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report at the end")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="also a line per finished method x dataset x scale")
+    p.add_argument("--jobs", type=_jobs, default=None, metavar="N",
+                   help="worker processes (default: $SRBENCH_JOBS, else every core this process may use); "
+                   "1 runs everything in this process")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: this machine (--jobs worker processes); dask: a Dask cluster (pip install "
+                   "'srbench[dask]')")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="with --executor dask: the cluster's scheduler (default: a LocalCluster of --jobs workers)")
+
+
+def _jobs(value: str) -> int:
+    import argparse
+
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"{jobs}: must be at least 1")
+    return jobs
 
 
 def run(args) -> int:
@@ -40,7 +61,8 @@ def run(args) -> int:
         metrics=_csv(args.metrics) if args.metrics else None, protocol=args.protocol,
         crop_border=args.crop_border, data_root=args.data_root, device=args.device, tile=args.tile,
         arch=args.arch, use_cache=not args.no_cache, save_sr=not args.no_save_sr, progress=not args.quiet,
-        report=not args.no_report)
+        report=not args.no_report, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+        verbose=args.verbose)
     result = run_benchmark(config)
     if not result.summary.empty:
         import pandas as pd

@@ -51,8 +51,9 @@ def load_checkpoint(path: Path, recipe: TrainRecipe) -> int:
 
 
 def export_generator(recipe: TrainRecipe, path: Path) -> None:
-    """The generator's state_dict with floating tensors in fp16 (small enough to commit)."""
-    state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.generator().state_dict().items()}
+    """The generator's state_dict (the recipe's selected one, `exported_state`) with floating tensors in fp16
+    (small enough to commit)."""
+    state = {k: v.half() if v.is_floating_point() else v for k, v in recipe.exported_state().items()}
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write(path, buffer.getvalue())

@@ -134,10 +134,23 @@ class TrainRecipe:
         self.nets = {k: wrap(v) if any(p.requires_grad for p in v.parameters()) else v
                      for k, v in self.nets.items()}
 
+    def exported_state(self) -> dict:
+        """The generator weights `srbench train` exports (generator_fp16.pth): by default the current ones;
+        a recipe that selects a checkpoint (MR-SRGAN: best held-out SSIM) returns the selected one."""
+        return self.generator().state_dict()
+
+    def extra_state(self) -> dict:
+        """Recipe state beyond networks, optimisers and schedules (e.g. a best-checkpoint selector)."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
     def state_dict(self) -> dict:
         return {"nets": {k: unwrap(v).state_dict() for k, v in self.nets.items()},
                 "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
-                "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()}}
+                "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
+                "extra": self.extra_state()}
 
     def load_state_dict(self, state: dict) -> None:
         for key, net in self.nets.items():
@@ -146,6 +159,7 @@ class TrainRecipe:
             opt.load_state_dict(state["optimizers"][key])
         for key, sched in self.schedulers.items():
             sched.load_state_dict(state["schedulers"][key])
+        self.load_extra_state(state.get("extra", {}))
 
     def _update(self, name: str, loss: torch.Tensor) -> None:
         opt = self.optimizers[name]
@@ -178,7 +192,12 @@ class AdversarialRecipe(TrainRecipe):
     """Generator G and discriminator D updated alternately once per step (k = 1, as SRGAN).
 
     Subclasses provide the networks, `content_terms(sr, hr) -> {name: weighted loss}` and `adv_weight`;
-    `generator_adversarial` and `discriminator_loss` default to the -log D forms.
+    `generator_adversarial` and the two halves of the discriminator's loss default to the -log D forms.
+
+    D sees real and generated images in separate passes, and the generator is scored by D on a batch of
+    generated images alone: a D with BatchNorm (in train mode throughout, as in SRGAN) thus normalises the
+    fakes it is trained on and the fakes G tries to pass off with the same kind of batch statistics. (One
+    combined real+fake pass would train D on mixed statistics that the generator step never produces.)
     """
 
     adv_weight = 1e-3
@@ -195,8 +214,11 @@ class AdversarialRecipe(TrainRecipe):
     def generator_adversarial(self, fake_logits: torch.Tensor) -> torch.Tensor:
         return losses.generator_nll(fake_logits)
 
-    def discriminator_loss(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-        return losses.discriminator_nll(real_logits, fake_logits)
+    def discriminator_real(self, real_logits: torch.Tensor) -> torch.Tensor:
+        return losses.discriminator_nll_real(real_logits)
+
+    def discriminator_fake(self, fake_logits: torch.Tensor) -> torch.Tensor:
+        return losses.discriminator_nll_fake(fake_logits)
 
     def build(self) -> None:
         self.nets["G"] = self.make_generator()
@@ -204,28 +226,39 @@ class AdversarialRecipe(TrainRecipe):
         self.optimizers["G"] = self.adam(self.nets["G"])
         self.optimizers["D"] = self.adam(self.nets["D"])
 
+    def _update_discriminator(self, hr: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """One D update from a real-only and a fake-only pass. Each pass has its own backward (gradients
+        accumulate before the single optimiser step): DistributedDataParallel needs one forward per backward."""
+        D, opt = self.nets["D"], self.optimizers["D"]
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for images, half in ((hr, self.discriminator_real), (fake, self.discriminator_fake)):
+            loss = half(D(images))
+            loss.backward()
+            total = total + loss.detach()
+        opt.step()
+        if "D" in self.schedulers:
+            self.schedulers["D"].step()
+        return total
+
     def step(self, batch):
         G, D = self.nets["G"], self.nets["D"]
         G.train()
         D.train()
         hr = batch["hr"]
         sr = G(batch[self.input_key])
-        # One discriminator forward over real and fake together: DistributedDataParallel needs exactly one
-        # forward per backward.
-        logits = D(torch.cat([hr, sr.detach()]))
-        d_loss = self.discriminator_loss(logits[: len(hr)], logits[len(hr):])
-        self._update("D", d_loss)
+        d_loss = self._update_discriminator(hr, sr.detach())
         d_plain = unwrap(D)
         for p in d_plain.parameters():   # D is fixed while G learns to fool it
             p.requires_grad_(False)
         try:
             terms = self.content_terms(sr, hr)
-            adv = self.generator_adversarial(d_plain(sr))
+            adv = self.generator_adversarial(d_plain(sr))   # a fake-only batch, as D's fake pass
             g_loss = sum(terms.values()) + self.adv_weight * adv
             self._update("G", g_loss)
         finally:
             for p in d_plain.parameters():
                 p.requires_grad_(True)
-        out = {"loss_g": g_loss.item(), "loss_d": d_loss.item(), "adv": adv.item()}
+        out = {"loss_g": g_loss.item(), "loss_d": float(d_loss), "adv": adv.item()}
         out.update({k: v.item() for k, v in terms.items()})
         return out

@@ -78,10 +78,12 @@ class VGGFeatures(nn.Module):
     """
 
     def __init__(self, arch: str = "vgg19", layer: str = "phi_5_4", weights: str | None = None,
-                 random_init: bool = False, feature_scale: float = 1.0, seed: int = 0):
+                 random_init: bool = False, feature_scale: float = 1.0, seed: int = 0,
+                 pre_activation: bool = False):
         super().__init__()
         self.arch, self.layer, self.feature_scale = arch, layer, feature_scale
-        self.features = build_features(arch, layer_index(arch, layer))
+        # pre_activation: the conv output before its ReLU (ESRGAN's perceptual loss, "before activation").
+        self.features = build_features(arch, layer_index(arch, layer) - int(pre_activation))
         if random_init:
             with torch.random.fork_rng():
                 torch.manual_seed(seed)

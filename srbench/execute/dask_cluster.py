@@ -1,0 +1,80 @@
+"""--executor dask: items computed by the workers of a Dask distributed cluster.
+
+With --scheduler tcp://HOST:PORT the tasks go to that cluster; without one, a LocalCluster of --jobs worker
+processes (one thread each, torch/BLAS threads so that workers x threads <= cores) is started on 127.0.0.1
+and stopped at the end. Each task carries its inputs (HR pixels, cached LR/SR, the method and metric
+objects) and its outcome comes back to this process, which alone writes the cache and the run folder: the
+workers need srbench and the weights they run, but neither the datasets nor a shared filesystem. Dask
+reschedules the tasks of a worker that dies; results are keyed by plan position, so a rescheduled item is
+neither lost nor counted twice."""
+from __future__ import annotations
+
+import logging
+
+from ..errors import UserError
+from . import available_cores
+from .remote import Backend, run_remote, run_task
+
+INSTALL_HINT = "pip install 'srbench[dask]'"
+
+
+def require_distributed():
+    """The `distributed` module, or a one-line UserError saying how to get it."""
+    try:
+        import distributed
+    except ImportError:
+        raise UserError(f"--executor dask needs Dask distributed, which is not installed ({INSTALL_HINT})") from None
+    return distributed
+
+
+class DaskBackend(Backend):
+    def __init__(self, scheduler: str | None, jobs: int):
+        distributed = require_distributed()
+        import dask
+
+        self.distributed = distributed
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = distributed.Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise UserError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        else:
+            from .pool import THREAD_VARIABLES, plan_workers
+
+            workers, threads = plan_workers(jobs, available_cores())
+            # the nanny sets these in each worker process before it imports anything
+            environ = {name: str(threads) for name in THREAD_VARIABLES}
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, silence_logs=logging.ERROR)
+            self.client = distributed.Client(self.cluster)
+
+    def window(self) -> int:
+        return max(2, 2 * sum(self.client.nthreads().values()))
+
+    def submit(self, task):
+        return self.client.submit(run_task, task, pure=False)
+
+    def wait(self, handles):
+        return self.distributed.wait(handles, return_when="FIRST_COMPLETED").done
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def run_dask(plan, config, jobs: int, progress) -> dict:
+    require_distributed()
+    backends = []
+
+    def start():
+        backend = DaskBackend(config.scheduler, jobs)
+        backends.append(backend)
+        return backend
+
+    # the window is known once the cluster is up; until then allow two tasks per planned worker
+    return run_remote(plan, config, start, window=lambda: backends[0].window() if backends else 2 * jobs,
+                      progress=progress)

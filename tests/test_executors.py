@@ -1,0 +1,209 @@
+"""Executors: --jobs N worker processes and --executor dask give the serial executor's tables and SR
+images byte for byte, build a method's network once per worker, keep workers x threads <= cores, and a Dask
+worker killed mid-run neither loses nor duplicates a row."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import bench_fixtures
+import executor_fixtures
+from srbench.cli import main
+from srbench.execute import available_cores, default_jobs
+from srbench.execute.pool import plan_workers
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+TABLES = ("per_image.csv", "summary.csv", "errors.csv")
+METRICS = "psnr_y,ssim_y,rmse"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _results(out: Path) -> dict[str, bytes]:
+    """Tables and SR images of a run folder (run.json differs by its config, so it is left out)."""
+    found = {t: (out / t).read_bytes() for t in TABLES}
+    found.update({f"sr/{k}": v for k, v in _tree(out / "sr").items()})
+    return found
+
+
+@pytest.fixture
+def bench(tmp_path, monkeypatch):
+    """`srbench run` in this process on a 5-image set; every run gets an empty cache of its own."""
+    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=5, size=(60, 52))
+    bench_fixtures.install(tmp_path / "manifests", monkeypatch.setattr, monkeypatch.setitem)
+    executor_fixtures.install(monkeypatch)
+
+    def run(name: str, *extra: str, methods: str = "bicubic,tinynet,crash_net", rc: int | None = None) -> Path:
+        monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / f"cache-{name}"))
+        out = tmp_path / name
+        argv = ["run", "--methods", methods, "--datasets", "Tiny", "--data-root", str(data), "--scale", "2,4",
+                "--metrics", METRICS, "--out", str(out), "--quiet", "--no-report", *extra]
+        code = main(argv)
+        assert code == (rc if rc is not None else code)
+        return out
+
+    run.tmp = tmp_path
+    return run
+
+
+def test_jobs_tables_identical_to_serial(bench):
+    # crash_net fails every item: errors.csv must list them in plan order too
+    serial = bench("serial", "--jobs", "1", rc=1)
+    parallel = bench("jobs2", "--jobs", "2", rc=1)
+    assert (serial / "errors.csv").read_text().count("simulated failure") == 10
+    assert _results(parallel) == _results(serial)
+    # a rerun on the warm cache computes nothing and gives the same bytes again
+    again = bench("jobs2", "--jobs", "2", rc=1)
+    assert _results(again) == _results(serial)
+
+
+def test_network_built_once_per_worker_with_bounded_threads(bench, monkeypatch):
+    log = bench.tmp / "builds.log"
+    monkeypatch.setenv("SRBENCH_TEST_BUILD_LOG", str(log))
+    bench("jobs2", "--jobs", "2", methods="buildlog", rc=0)
+    builds = [line.split() for line in log.read_text().splitlines()]
+    client = [b for b in builds if int(b[0]) == os.getpid()]
+    workers = [b for b in builds if int(b[0]) != os.getpid()]
+    assert sorted(int(b[1]) for b in client) == [2, 4]  # the plan builds once per scale for the identity
+    per_worker = {}
+    for pid, scale, threads in workers:
+        per_worker.setdefault(pid, []).append(int(scale))
+        assert int(threads) == max(1, available_cores() // min(2, available_cores()))
+    assert 1 <= len(per_worker) <= 2
+    for scales in per_worker.values():  # 10 items, but at most one build per scale in each worker
+        assert sorted(scales) == sorted(set(scales))
+
+
+def test_worker_plan_never_exceeds_cores():
+    for jobs in range(1, 10):
+        for cores in range(1, 9):
+            workers, threads = plan_workers(jobs, cores)
+            assert workers * threads <= cores and workers >= 1 and threads >= 1
+            assert workers == min(jobs, cores)
+    assert plan_workers(2, 8) == (2, 4)
+
+
+def test_default_jobs_is_the_affinity(monkeypatch):
+    monkeypatch.delenv("SRBENCH_JOBS", raising=False)
+    assert default_jobs() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("SRBENCH_JOBS", "3")
+    assert default_jobs() == 3
+
+
+def test_bad_jobs_and_scheduler_without_dask_are_refused(bench, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "--jobs", "0"])
+    assert exc.value.code == 2
+    assert main(["run", "--scheduler", "tcp://127.0.0.1:1", "--quiet", "--no-report"]) == 2
+    assert "only with --executor dask" in capsys.readouterr().err
+
+
+def test_dask_refused_in_one_line_without_distributed(bench, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    assert main(["run", "--executor", "dask", "--quiet", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["srbench: error: --executor dask needs Dask distributed, which is not installed "
+                   "(pip install 'srbench[dask]')"]
+
+
+def test_dask_local_cluster_tables_identical_to_serial(bench):
+    pytest.importorskip("distributed")
+    serial = bench("serial", "--jobs", "1", rc=1)
+    dask = bench("dask", "--executor", "dask", "--jobs", "2", rc=1)
+    assert _results(dask) == _results(serial)
+
+
+# ------------------------------------------------------------------ a real scheduler and two workers
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=6, size=(60, 52))
+    methods_dir = tmp_path / "methods"
+    (methods_dir / "slownet").mkdir(parents=True)
+    (methods_dir / "slownet" / "__init__.py").write_text(
+        "from srbench.methods import register_method\nfrom executor_fixtures import SlowNet\n"
+        "register_method('slownet')(SlowNet)\n")
+    pythonpath = os.pathsep.join([str(REPO), str(TESTS)])
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("SRBENCH_")}
+    base_env.update(PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
+    # the workers get neither the datasets nor the client's cache: an empty cache folder of their own
+    worker_env = dict(base_env, SRBENCH_CACHE=str(tmp_path / "worker-cache"), SRBENCH_METHODS_DIR=str(methods_dir))
+    client_env = dict(base_env, SRBENCH_METHODS_DIR=str(methods_dir))
+    dask_bin = [sys.executable, "-m", "distributed.cli"]
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs: dict[str, subprocess.Popen] = {}
+    logs = {}
+
+    def start(name, argv):
+        logs[name] = open(tmp_path / f"{name}.log", "wb")
+        procs[name] = subprocess.Popen(argv, env=worker_env, stdout=logs[name], stderr=subprocess.STDOUT)
+
+    def srbench(out: Path, *extra: str) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "srbench.cli", "run", "--methods", "bicubic,slownet", "--datasets", "Tiny",
+               "--data-root", str(data), "--scale", "2,4", "--metrics", METRICS, "--out", str(out), "--quiet",
+               "--no-report", *extra]
+        return subprocess.Popen(cmd, env=dict(client_env, SRBENCH_CACHE=str(out) + "-cache"),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    try:
+        reference = srbench(tmp_path / "serial", "--jobs", "1")
+        start("scheduler", [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                            "--port", str(port), "--dashboard-address", ":0", "--no-show"])
+        for name in ("wA", "wB"):
+            start(name, [sys.executable, "-m", "distributed.cli.dask_worker", address, "--name", name,
+                         "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1", "--no-dashboard"])
+        observer = distributed.Client(address, timeout="60s")
+        try:
+            _wait_for(lambda: len(observer.scheduler_info()["workers"]) == 2, 120, "two workers")
+            by_name = {w["name"]: a for a, w in observer.scheduler_info()["workers"].items()}
+            run = srbench(tmp_path / "dask", "--executor", "dask", "--scheduler", address)
+            # kill worker A while it computes an item (the scheduler lists it as processing)
+            _wait_for(lambda: observer.processing().get(by_name["wA"]), 180, "worker A to get a task")
+            procs["wA"].send_signal(signal.SIGKILL)
+            procs["wA"].wait()
+            output = run.communicate(timeout=300)[0].decode()
+            assert run.returncode == 0, output
+            assert list(observer.scheduler_info()["workers"]) == [by_name["wB"]]
+        finally:
+            observer.close()
+        reference_output = reference.communicate(timeout=300)[0].decode()
+        assert reference.returncode == 0, reference_output
+        assert _results(tmp_path / "dask") == _results(tmp_path / "serial")  # no row lost or duplicated
+        per_image = (tmp_path / "dask" / "per_image.csv").read_text().splitlines()
+        assert len(per_image) == 1 + 2 * 2 * 6
+        assert not (tmp_path / "worker-cache").exists()  # the workers wrote nothing
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+        for fh in logs.values():
+            fh.close()
