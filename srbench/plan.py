@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import results_cache
 from .degradations import DEGRADATIONS
-from .errors import SrbenchError, Unavailable, UserError
+from .errors import Unavailable, UserError
 from .metrics import EvalContext, Metric, load_builtin_metrics
 from .methods import SRMethod, discover_methods
 from .run_layout import sr_image_path

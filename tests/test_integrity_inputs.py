@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import types
-import io
 import os
 import pickle
 import subprocess

@@ -3,7 +3,6 @@ summary.csv, non-finite values, BaseException per item, cache record integrity, 
 unknown pyiqa names. Each test runs the real command line in-process on a small synthetic dataset."""
 from __future__ import annotations
 
-import errno
 import json
 import sys
 import types
