@@ -3,10 +3,14 @@
 A file is written to a temp file beside it and renamed into place, so readers see either the old or the
 new content, never half of it. The temp file gets the permissions a plain `open(path, "w")` would give
 (0666 minus the umask: 0644 under umask 022), not mkstemp's owner-only 0600, so run folders, reports and
-caches can be served or shared like any other file the user writes. A process killed with SIGKILL cannot delete its temp file, so temp names
-carry the writer's process id (`.<name>.<pid>.<random>.part`) and `sweep_partials` removes those whose
-writer is gone. A `.part` without a process id (written by other code) is removed once it is older than
-`UNTAGGED_MAX_AGE`, because its writer cannot be asked.
+caches can be served or shared like any other file the user writes. A process killed with SIGKILL cannot
+delete its temp file, so temp names carry the writer's process id (`.<name>.<pid>.<8 random chars>.part`,
+the names `tempfile.mkstemp` / `mkdtemp` give with srbench's prefix and suffix) and `sweep_partials` removes
+those whose writer is gone. Nothing else is ever removed: a user's own `.notes.part` (no process id and
+random part) stays, whatever its age.
+
+A write that fails (disk full, quota, permissions) raises `WriteError`, a UserError (one line, exit 2) that
+names the file and the problem; it is also an OSError, so callers that handle OSError keep working.
 """
 from __future__ import annotations
 
@@ -18,10 +22,21 @@ import threading
 import time
 from pathlib import Path
 
+from .errors import UserError
+
 PART_SUFFIX = ".part"
-UNTAGGED_MAX_AGE = 3600.0  # seconds
-_TAGGED = re.compile(r"\.(\d+)\.[^.]*\.part$")
 _UMASK_LOCK = threading.Lock()
+# `.<name>.<pid>.<random>.part`; the random part is what tempfile uses: 8 of [a-z0-9_]
+_TAGGED = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.part$")
+
+
+class WriteError(UserError, OSError):
+    """A file could not be written; the message names it and the reason (e.g. no space left)."""
+
+
+def write_error(path: Path, exc: OSError) -> WriteError:
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return WriteError(f"{path}: cannot write ({reason})")
 
 
 def temp_prefix(dest: Path) -> str:
@@ -59,16 +74,23 @@ def mkstemp_beside(dest: Path) -> tuple[int, str]:
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = mkstemp_beside(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = mkstemp_beside(path)
+    except WriteError:
+        raise
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(path, exc) from None
         raise
 
 
@@ -93,14 +115,9 @@ def partial_files(root: str | os.PathLike) -> list[Path]:
 
 
 def is_stale(path: Path, now: float | None = None) -> bool:
-    match = _TAGGED.search(path.name)
-    if match:
-        return not _alive(int(match.group(1)))
-    try:
-        age = (now or time.time()) - path.lstat().st_mtime
-    except FileNotFoundError:
-        return False
-    return age > UNTAGGED_MAX_AGE
+    """True for a temp file or folder srbench made (its name pattern) whose writer process is gone."""
+    match = _TAGGED.match(path.name)
+    return bool(match) and not _alive(int(match.group(1)))
 
 
 def sweep_partials(root: str | os.PathLike) -> list[Path]:

@@ -51,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("srbench: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, read-only or vanished folder while writing outputs: one line, no traceback
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"srbench: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

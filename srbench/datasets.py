@@ -11,6 +11,16 @@ Checksums: a manifest records, per image, the sha256 of the file and the sha256 
 (BMP -> PNG after a download, another PNG encoder) gives the same numbers, which is what matters for a
 benchmark. Manifests without recorded checksums (`checksums: not-recorded`) are checked by image count
 only, with a warning when it differs.
+
+Downloads are verified before anything is decoded. A source is fetched over https only (plain http only
+from the loopback host, for tests). Each selected archive member is streamed to disk with size caps and its
+bytes' sha256 is compared, before any image decoder sees it, with (in this order) the source's own
+`members: {image: sha256}` digests, or the manifest's file checksum of that image (an archive holding the
+very file recorded). A member whose bytes match neither is refused unless the archive itself matched a
+recorded `sha256`. A source whose members cannot be checked this way (no archive digest, no member digests,
+e.g. because only re-encoded copies were available to record from) is not decoded at all unless the user
+sets `SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS=1`; its images are then still checked by their pixel checksums
+after decoding, where recorded. `srbench list datasets` says, per dataset, which of these applies.
 """
 from __future__ import annotations
 
@@ -71,6 +81,7 @@ class Source:
     member: re.Pattern
     sha256: str | None = None
     crop: str | None = None  # 'left-half': the HR photo is the left half of each file (pix2pix layout)
+    members: dict[str, str] = field(default_factory=dict)  # image name -> sha256 of the member's bytes
 
 
 @dataclass
@@ -130,8 +141,8 @@ def _parse_source(path: Path, raw) -> Source:
     if not isinstance(raw, dict) or not isinstance(raw.get("url"), str) or not isinstance(raw.get("member"), str):
         raise _fail(path, "each source needs 'url' and 'member'")
     url = raw["url"]
-    if not url.startswith(("https://", "http://")):
-        raise _fail(path, f"source url {url!r} is not http(s)")
+    if not url.startswith("https://") and not _loopback_http(url):
+        raise _fail(path, f"source url {url!r} is not https (plain http can be altered in transit)")
     fmt = raw.get("format")
     if fmt not in ("zip", "tar", "tar.gz"):
         raise _fail(path, f"source format {fmt!r} is not zip, tar or tar.gz")
@@ -147,7 +158,21 @@ def _parse_source(path: Path, raw) -> Source:
     crop = raw.get("crop")
     if crop is not None and crop not in CROPS:
         raise _fail(path, f"source crop {crop!r} is not one of {CROPS}")
-    return Source(url, fmt, member, None if sha == NOT_RECORDED else sha.lower(), crop)
+    members = raw.get("members") or {}
+    if not isinstance(members, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and _HEX64.match(v.lower()) for k, v in members.items()):
+        raise _fail(path, "source 'members' must map image names to 64-digit hex sha256 values")
+    for image in members:
+        _safe_name(path, image, "image name")
+    return Source(url, fmt, member, None if sha == NOT_RECORDED else sha.lower(), crop,
+                  {k: v.lower() for k, v in members.items()})
+
+
+def _loopback_http(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def load_manifest(path: Path) -> Manifest:
@@ -255,6 +280,49 @@ def _install_hr(source: Source, raw_files: dict[str, Path], hr_dir: Path) -> Non
         out.write_bytes(encode_png(arr))
 
 
+ALLOW_UNVERIFIED_ENV = "SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS"
+
+
+def source_verification(manifest: Manifest, source: Source) -> str:
+    """How a source's members are verified before decoding: 'archive', 'members' or 'none'.
+
+    'members' needs a digest for every image: the source's `members`, else the manifest's file checksums
+    (which only match an archive that holds the very files recorded; a mismatch is then refused)."""
+    if source.sha256:
+        return "archive"
+    if source.members or manifest.checksums is not None:
+        return "members"
+    return "none"
+
+
+def _check_members(manifest: Manifest, source: Source, archive: Path, raw_files: dict[str, Path],
+                   digests: dict[Path, str], rels: dict[str, str]) -> None:
+    """Refuse, before any decoding, a member whose bytes match no recorded digest (see the module doc)."""
+    if source.sha256:
+        return  # the archive's bytes matched its recorded digest: every member is what was recorded
+    allow = os.environ.get(ALLOW_UNVERIFIED_ENV) == "1"
+    unverified = []
+    for name, path in raw_files.items():
+        expected = source.members.get(name)
+        if expected is None and manifest.checksums is not None and name in manifest.checksums:
+            expected = manifest.checksums[name].sha256
+        if expected is not None and digests[path] == expected:
+            continue
+        if allow and not source.members:
+            unverified.append(name)
+            continue
+        what = f"{archive}: member '{rels[name]}' (image '{name}')"
+        hint = "" if source.members else f" (set {ALLOW_UNVERIFIED_ENV}=1 to decode it unverified" + (
+            ", then compare its pixels with the recorded ones)" if manifest.checksums is not None else ")")
+        if expected is None:
+            raise ChecksumError(f"{what}: no sha256 recorded for it in {manifest.path.name}; not decoded{hint}")
+        raise ChecksumError(f"{what}: checksum mismatch (sha256 {digests[path][:16]}..., {manifest.path.name} "
+                            f"records {expected[:16]}...); not decoded{hint}")
+    if unverified:
+        warnings.warn(f"{manifest.name}: decoding {len(unverified)} member(s) of {archive.name} whose bytes are "
+                      f"not recorded ({ALLOW_UNVERIFIED_ENV}=1)")
+
+
 def _download_from(manifest: Manifest, source: Source, dest: Path) -> list[DatasetImage]:
     from .download import fetch_archive, safe_extract, temp_dir_beside
 
@@ -263,17 +331,20 @@ def _download_from(manifest: Manifest, source: Source, dest: Path) -> list[Datas
     fetch_archive(source.url, archive, source.sha256)
     work = temp_dir_beside(dest)
     try:
+        digests: dict[Path, str] = {}
         extracted = safe_extract(archive, work / "raw", lambda rel: bool(source.member.search(str(rel))),
-                                 source.format)
+                                 source.format, digests=digests)
         raw_files: dict[str, Path] = {}
+        rels: dict[str, str] = {}
         for path in extracted:
             rel = str(PurePosixPath(*path.relative_to(work / "raw").parts))
             name = source.member.search(rel).group("name")
             if not _NAME_RE.match(name) or name in raw_files:
                 raise AssetError(f"{archive}: member '{rel}' gives a bad or duplicate image name '{name}'")
-            raw_files[name] = path
+            raw_files[name], rels[name] = path, rel
         if not raw_files:
             raise AssetError(f"{archive}: no member matches '{source.member.pattern}'")
+        _check_members(manifest, source, archive, raw_files, digests, rels)
         _install_hr(source, raw_files, work / "final" / "HR")
         shutil.rmtree(work / "raw")
         verify_images(manifest, work / "final" / "HR")
@@ -298,6 +369,9 @@ def download_dataset(manifest: Manifest, looked: list[Path] = ()) -> list[Datase
         raise AssetError(f"{manifest.name}: {where}, and it cannot be downloaded automatically{hint}")
     if os.environ.get("SRBENCH_OFFLINE") == "1":
         raise AssetError(f"{manifest.name}: {where}, and SRBENCH_OFFLINE=1 forbids the download{hint}")
+    from .download import sweep_download_temps
+
+    sweep_download_temps()  # what killed earlier downloads left
     errors: list[AssetError] = []
     for source in manifest.sources:
         try:
@@ -393,6 +467,28 @@ def list_datasets() -> list[tuple[str, str, int, str]]:
             m = load_manifest(manifest_path(name))
             rows.append((m.name, m.kind, m.image_count, m.description))
     return rows
+
+
+def verification_summary(name: str) -> str:
+    """How a dataset's images are verified, locally and when downloaded (for `srbench list datasets`)."""
+    if name == DEFAULT:
+        return "built from scikit-image's own files; pixel sha256 of every image recorded in srbench.embedded"
+    m = load_manifest(manifest_path(name))
+    local = ("local copy: file or pixel sha256 of every image" if m.checksums is not None
+             else "local copy: UNVERIFIED (no checksums recorded; image count only)")
+    if not m.sources:
+        return f"{local}; no download source"
+    kinds = {source_verification(m, s) for s in m.sources}
+    if kinds == {"archive"}:
+        down = "download: archive sha256 checked before unpacking"
+    elif "none" not in kinds and any(s.members for s in m.sources):
+        down = "download: sha256 of every archive member checked before decoding"
+    elif m.checksums is not None:
+        down = ("download: each member's bytes must match the recorded file sha256 before decoding (the records "
+                f"are of re-encoded copies: {ALLOW_UNVERIFIED_ENV}=1 decodes the originals and checks pixels)")
+    else:
+        down = f"download: UNVERIFIED, refused unless {ALLOW_UNVERIFIED_ENV}=1"
+    return f"{local}; {down}"
 
 
 def dataset_checksums(ds: Dataset) -> dict:

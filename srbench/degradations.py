@@ -17,6 +17,7 @@ import numpy as np
 from scipy.ndimage import correlate
 
 from . import matlab
+from .errors import UserError
 from .registry import Registry
 
 

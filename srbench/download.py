@@ -4,13 +4,21 @@
 download never leaves a half-written archive. `iter_archive_files` reads zip, tar and tar.gz archives and
 refuses, before anything is written, an archive holding a member that would land outside the target folder
 (absolute path, `..`, drive letter) or a link/device member: a dataset archive needs none of these, and
-honouring them lets a hostile archive overwrite files elsewhere. `safe_extract` writes the selected members
-into a fresh temp folder that is renamed into place only after everything succeeded.
+honouring them lets a hostile archive overwrite files elsewhere. `safe_extract` streams the selected members
+into a fresh temp folder that is renamed into place only after everything succeeded; no member is ever held
+in memory whole, and a member larger than `max_member` bytes, or members adding up to more than `max_total`,
+are refused while streaming (a zip bomb stops at the cap, whatever sizes its headers claim).
+
+`sweep_download_temps` removes the temp folders and files of killed downloads and extractions (they carry
+the dead writer's process id, see `srbench.atomic`); it runs before every download and on `srbench cache
+clear`.
 """
 from __future__ import annotations
 
+import io  # noqa: F401 (annotations)
 import os
 import re
+from zlib import error as zlib_error
 import shutil
 import tarfile
 import tempfile
@@ -18,10 +26,25 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
-from .assets import download
+from .assets import cache_root, download
+from .atomic import sweep_partials
 from .errors import AssetError
 
 ARCHIVE_FORMATS = ("zip", "tar", "tar.gz")
+# Caps on what extraction writes. The largest image of the datasets srbench knows is a DIV2K PNG of about
+# 6 MB; 256 MB per member and 16 GB per archive leave ample room while stopping a decompression bomb.
+MAX_MEMBER_BYTES = 256 << 20
+MAX_ARCHIVE_BYTES = 16 << 30
+DOWNLOAD_SUBDIRS = ("datasets", "downloads", "weights", "iqa-params")
+_CHUNK = 1 << 20
+
+
+def sweep_download_temps() -> list[Path]:
+    """Remove what killed downloads/extractions left under the cache (only srbench's own temp names)."""
+    removed: list[Path] = []
+    for sub in DOWNLOAD_SUBDIRS:
+        removed += sweep_partials(cache_root() / sub)
+    return removed
 
 
 def archive_format(name: str) -> str:
@@ -59,8 +82,10 @@ def check_member_name(archive: Path, name: str) -> PurePosixPath:
     return path
 
 
-def iter_archive_files(archive: Path, fmt: str | None = None) -> Iterator[tuple[PurePosixPath, Callable[[], bytes]]]:
-    """Yield (relative path, reader) for every regular file; every member name is checked first."""
+def iter_archive_files(archive: Path, fmt: str | None = None) -> Iterator[tuple[PurePosixPath, Callable[[], "io.BufferedIOBase"]]]:
+    """Yield (relative path, opener) for every regular file; every member name is checked first.
+
+    `opener()` returns a binary stream of the member's bytes, to be read in chunks (see `copy_capped`)."""
     fmt = fmt or archive_format(archive.name)
     try:
         if fmt == "zip":
@@ -73,7 +98,7 @@ def iter_archive_files(archive: Path, fmt: str | None = None) -> Iterator[tuple[
                         raise AssetError(f"{archive}: refusing archive member '{info.filename}' (a symbolic link)")
                 for info in infos:
                     if not info.is_dir():
-                        yield PurePosixPath(info.filename.replace("\\", "/")), (lambda i=info: zf.read(i))
+                        yield PurePosixPath(info.filename.replace("\\", "/")), (lambda i=info: zf.open(i))
         elif fmt in ("tar", "tar.gz"):
             with tarfile.open(archive, "r:gz" if fmt == "tar.gz" else "r:") as tf:
                 members = tf.getmembers()
@@ -84,11 +109,30 @@ def iter_archive_files(archive: Path, fmt: str | None = None) -> Iterator[tuple[
                                          f"(a link or special file)")
                 for member in members:
                     if member.isfile():
-                        yield PurePosixPath(member.name), (lambda m=member: tf.extractfile(m).read())
+                        yield PurePosixPath(member.name), (lambda m=member: tf.extractfile(m))
         else:
             raise AssetError(f"{archive}: unknown archive format '{fmt}' (expected one of {ARCHIVE_FORMATS})")
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, OSError, zlib_error) as exc:
         raise AssetError(f"{archive}: corrupt or unreadable archive ({exc})") from None
+
+
+def copy_capped(src, dest: Path, cap: int, what: str) -> tuple[int, str]:
+    """Stream `src` into the new file `dest`, at most `cap` bytes; (size, sha256). AssetError past the cap."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(dest, "xb") as out:
+        while True:
+            block = src.read(min(_CHUNK, cap - size + 1))
+            if not block:
+                break
+            size += len(block)
+            if size > cap:
+                raise AssetError(f"{what}: larger than the {cap} bytes allowed, refused (a decompression bomb?)")
+            digest.update(block)
+            out.write(block)
+    return size, digest.hexdigest()
 
 
 def temp_dir_beside(dest: Path) -> Path:
@@ -107,20 +151,38 @@ def temp_dir_beside(dest: Path) -> Path:
 
 
 def safe_extract(archive: Path, target: Path, select: Callable[[PurePosixPath], bool] | None = None,
-                 fmt: str | None = None) -> list[Path]:
-    """Extract the selected regular files of `archive` into the new folder `target` (all or nothing)."""
+                 fmt: str | None = None, max_member: int = MAX_MEMBER_BYTES,
+                 max_total: int = MAX_ARCHIVE_BYTES, digests: dict[Path, str] | None = None) -> list[Path]:
+    """Extract the selected regular files of `archive` into the new folder `target` (all or nothing).
+
+    Members are streamed to disk under the size caps; `digests`, when given, receives the sha256 of every
+    written file's bytes (computed while streaming, before anything decodes them)."""
     if target.exists():
         raise AssetError(f"{target}: already exists, refusing to extract over it")
     tmp = temp_dir_beside(target)
     try:
         written = []
-        for rel, read in iter_archive_files(archive, fmt):
+        total = 0
+        for rel, opener in iter_archive_files(archive, fmt):
             if select is not None and not select(rel):
                 continue
             out = tmp.joinpath(*rel.parts)
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(read())
-            written.append(target.joinpath(*rel.parts))
+            what = f"{archive}: member '{rel}'"
+            try:
+                with opener() as src:
+                    size, sha = copy_capped(src, out, min(max_member, max_total - total), what)
+            except AssetError:
+                raise
+            except (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib_error) as exc:
+                raise AssetError(f"{what}: corrupt or unreadable ({exc})") from None
+            except OSError as exc:
+                raise AssetError(f"{what}: cannot extract to {out} ({exc.strerror or exc})") from None
+            total += size
+            final = target.joinpath(*rel.parts)
+            written.append(final)
+            if digests is not None:
+                digests[final] = sha
         os.replace(tmp, target)
         return written
     except BaseException:

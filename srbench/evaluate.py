@@ -9,6 +9,18 @@
    and the SR image in the run folder, and return the item's values.
 
 Every executor runs exactly these functions, so their tables are the serial executor's byte for byte.
+
+Integrity of what the cache gives back (issue 14):
+- An SR entry is the RGB array, the native-Y array when the method has one, and a meta file written last
+  that records the pixel hashes of both (and so whether a Y exists). An entry is used only when the meta is
+  there and both arrays match it: a lost `<key>.y.npy` is recomputed, never read as "no native Y".
+- A metrics record carries the hashes of the SR output its values came from ("sr") and a digest of its
+  content (`results_cache.load_record` verifies it and that every value is finite). When the SR output at
+  hand (cached or recomputed) has other hashes, the record's values are discarded and all recomputed.
+- A full or failing cache disk never fails an item: values and the run folder's SR image are still
+  produced, the cache is just not updated (one warning per process).
+- One metric failing on one image fails only that metric (`metrics.base.evaluate_metrics`); such failures
+  are not cached, so a rerun retries them.
 """
 from __future__ import annotations
 
@@ -23,17 +35,20 @@ from .degradations import pixels_hash
 from .errors import SrbenchError, UserError
 from .imageio import encode_png, read_image
 from .metrics import EvalContext, EvalImage, Metric
+from .metrics.base import evaluate_metrics
 from .methods import SRMethod, SROutput
-from .plan import Plan, WorkItem, degradation_key, method_key, metric_key, one_line
+from .plan import Plan, WorkItem, degradation_key, method_key, metric_key, one_line, warn
 
 
 @dataclass
 class ItemResult:
-    """What an executor returns for an item: its metric values, or the one-line error that stopped it."""
+    """What an executor returns for an item: its metric values, or the one-line error that stopped it, and
+    the metrics that failed alone on it (name -> one-line reason; their values are absent)."""
 
     index: int
     values: dict[str, float] | None = None
     error: str | None = None
+    failures: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +66,8 @@ class Task:
     lr: np.ndarray | None = None  # from the LR cache
     sr: SROutput | None = None  # from the SR cache
     want_png: bool = False  # the run folder needs the SR image encoded
+    expected_sr: dict | None = None  # the SR hashes of the record's values (None: no values kept)
+    all_metrics: list[Metric] = field(default_factory=list)  # to recompute when the SR is not the record's
 
 
 @dataclass
@@ -58,6 +75,9 @@ class Outcome:
     """What `compute_task` made: metric values by metric key, and the images the client should store."""
 
     values: dict[str, float] = field(default_factory=dict)  # by metric name (the client keys them)
+    failures: dict[str, str] = field(default_factory=dict)  # metric name -> reason (that metric only)
+    sr_hashes: dict | None = None  # the hashes of the SR output the values came from
+    reset: bool = False  # the record's earlier values belong to another SR output: drop them
     lr: np.ndarray | None = None  # computed LR (None: it came with the task)
     sr: SROutput | None = None  # computed SR (None: it came with the task)
     png: bytes | None = None
@@ -103,17 +123,44 @@ def _validate_sr(sr: SROutput, expected: tuple[int, int], label: str) -> SROutpu
     return SROutput(pixels=np.ascontiguousarray(pixels), native_y=native)
 
 
+_cache_write_warned = False
+
+
+def _cache_write(write, *args) -> bool:
+    """Run a cache write; a failure (disk full, read-only cache) is one warning, never the item's failure."""
+    global _cache_write_warned
+    try:
+        write(*args)
+        return True
+    except OSError as exc:
+        if not _cache_write_warned:
+            _cache_write_warned = True
+            warn(f"warning: cannot write the cache ({one_line(exc)}); results still go to the run folder, "
+                 f"uncached")
+        return False
+
+
+def sr_hashes(sr: SROutput) -> dict:
+    """The identity of an SR output as records and the SR cache meta store it."""
+    y = None if sr.native_y is None else pixels_hash(matlab.to_uint8(sr.native_y)[:, :, None])
+    return {"sr": pixels_hash(np.ascontiguousarray(sr.pixels)), "y": y}
+
+
 def _cached_sr(sr_key: str) -> SROutput | None:
+    """The cached SR entry when it is complete and matches its meta; None otherwise (recompute)."""
+    meta = results_cache.load_sr_meta(sr_key)
+    if meta is None:
+        return None
     pixels = results_cache.load_sr(sr_key)
-    if pixels is None:
+    if pixels is None or pixels_hash(pixels) != meta["sr"]:
         return None
-    # The native Y is written before the RGB, so with the RGB present a missing Y file means the method
-    # has none; a Y file that exists but cannot be read means a damaged cache: recompute both.
-    has_native = results_cache.sr_path(sr_key + ".y").is_file()
-    native = results_cache.load_sr(sr_key + ".y") if has_native else None
-    if has_native != (native is not None):
-        return None
-    return SROutput(pixels=pixels, native_y=None if native is None else native[:, :, 0].astype(np.float64))
+    native = None
+    if meta["y"] is not None:
+        y = results_cache.load_sr(sr_key + ".y")
+        if y is None or pixels_hash(y) != meta["y"]:
+            return None  # a lost or altered native Y: never read as "this method has none"
+        native = y[:, :, 0].astype(np.float64)
+    return SROutput(pixels=pixels, native_y=native)
 
 
 def _run_copy_is(dest: Path, pixels: np.ndarray) -> bool:
@@ -140,12 +187,18 @@ def prepare(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale:
     pending = Pending(record_key, sr_key, (deg, scale, hr_sha), record, wanted, sr_out_path, use_cache)
     # the cached SR is read only when metrics need it or the run folder's copy must be checked against it
     sr = _cached_sr(sr_key) if use_cache and (missing or sr_out_path is not None) else None
+    if sr is not None and record.get("sr") != sr_hashes(sr):
+        # values of another SR output (or of unknown origin): recompute them all from this one
+        record = pending.record = {"metrics": {}}
+        missing = list(metrics)
     want_png = sr_out_path is not None and (sr is None or not _run_copy_is(sr_out_path, sr.pixels))
     if not missing and not want_png:
         return pending, None
     lr = results_cache.load_lr(deg, scale, hr_sha) if use_cache and sr is None else None
+    expected = record.get("sr") if record["metrics"] else None
     return pending, Task(label=label, scale=scale, degradation=config.degradation, method=method,
-                         identity=identity, metrics=missing, ctx=ctx, hr=hr, lr=lr, sr=sr, want_png=want_png)
+                         identity=identity, metrics=missing, ctx=ctx, hr=hr, lr=lr, sr=sr, want_png=want_png,
+                         expected_sr=expected, all_metrics=list(metrics))
 
 
 def compute_task(task: Task) -> Outcome:
@@ -166,41 +219,62 @@ def compute_task(task: Task) -> Outcome:
         sr = out.sr = _validate_sr(sr, (lr.shape[0] * task.scale, lr.shape[1] * task.scale), task.label)
     if task.want_png:
         out.png = encode_png(sr.pixels)
-    if task.metrics:
+    out.sr_hashes = sr_hashes(sr)
+    metrics = task.metrics
+    if task.expected_sr is not None and out.sr_hashes != task.expected_sr:
+        out.reset, metrics = True, task.all_metrics  # the record's values came from another SR output
+    if metrics:
         ctx = task.ctx
         hr_crop = matlab.modcrop(task.hr, task.scale)
         sr_img = EvalImage(sr.pixels, native_y=sr.native_y, quantized_y=ctx.protocol.quantized_y)
         hr_img = EvalImage(hr_crop, quantized_y=ctx.protocol.quantized_y)
-        for metric in task.metrics:
-            value = metric.compute(sr_img, hr_img if metric.needs_reference else None, ctx)
-            out.values[metric.name] = float(value)
+        out.values, out.failures = evaluate_metrics(metrics, sr_img, hr_img, ctx)
     return out
 
 
-def commit(pending: Pending, outcome: Outcome | None, metrics: list[Metric]) -> dict[str, float]:
-    """Store a task's outcome (cache first, then the run folder) and return the item's metric values."""
+def commit(pending: Pending, outcome: Outcome | None, metrics: list[Metric]) -> tuple[dict[str, float], dict[str, str]]:
+    """Store a task's outcome (cache first, then the run folder) and return the item's (values, failures):
+    metric name -> value for the metrics that have one, metric name -> reason for those that failed alone."""
+    failures: dict[str, str] = {}
     if outcome is not None:
+        failures = dict(outcome.failures)
         if pending.use_cache:
             if outcome.lr is not None:
-                results_cache.store_lr(*pending.lr_key, outcome.lr)
+                _cache_write(results_cache.store_lr, *pending.lr_key, outcome.lr)
             if outcome.sr is not None:
+                ok = True
                 if outcome.sr.native_y is not None:
-                    results_cache.store_sr(pending.sr_key + ".y", matlab.to_uint8(outcome.sr.native_y)[:, :, None])
-                # the RGB last: its presence marks the pair complete
-                results_cache.store_sr(pending.sr_key, outcome.sr.pixels)
+                    ok = _cache_write(results_cache.store_sr, pending.sr_key + ".y",
+                                      matlab.to_uint8(outcome.sr.native_y)[:, :, None])
+                ok = ok and _cache_write(results_cache.store_sr, pending.sr_key, outcome.sr.pixels)
+                if ok:  # the meta last: its presence marks the entry complete
+                    _cache_write(results_cache.store_sr_meta, pending.sr_key, sr_hashes(outcome.sr))
         if outcome.png is not None:
             atomic_write(pending.sr_out, outcome.png)
+        if outcome.reset:
+            pending.record = {"metrics": {}}
         if outcome.values:
             pending.record["metrics"].update({pending.wanted[n]: v for n, v in outcome.values.items()})
+            pending.record["sr"] = outcome.sr_hashes
             if pending.use_cache:
-                results_cache.store_record(pending.record_key, pending.record)
-    return {m.name: pending.record["metrics"][pending.wanted[m.name]] for m in metrics}
+                _cache_write(results_cache.store_record, pending.record_key, pending.record)
+    record = pending.record["metrics"]
+    values = {m.name: record[pending.wanted[m.name]] for m in metrics if pending.wanted[m.name] in record}
+    return values, failures
+
+
+def item_result(index: int, committed: tuple[dict[str, float], dict[str, str]]) -> ItemResult:
+    """The ItemResult of a committed item; when every metric failed, the item failed (their reasons)."""
+    values, failures = committed
+    if failures and not values:
+        return ItemResult(index, error="; ".join(failures.values()), failures=failures)
+    return ItemResult(index, values=values, failures=failures)
 
 
 def evaluate_item(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale: int,
                   metrics: list[Metric], ctx: EvalContext, config, label: str,
-                  sr_out_path: Path | None) -> dict[str, float]:
-    """One item in this process: prepare, compute, commit."""
+                  sr_out_path: Path | None) -> tuple[dict[str, float], dict[str, str]]:
+    """One item in this process: prepare, compute, commit; returns (values, failures)."""
     pending, task = prepare(method, identity, hr, hr_sha, scale, metrics, ctx, config, label, sr_out_path)
     return commit(pending, compute_task(task) if task is not None else None, metrics)
 
@@ -228,7 +302,9 @@ def run_item(plan: Plan, item: WorkItem, config) -> ItemResult:
     """Evaluate one item in this process; any error becomes the item's error, the run goes on."""
     try:
         pending, task = prepare_item(plan, item, config)
-        values = commit(pending, compute_task(task) if task is not None else None, plan.metrics)
-    except Exception as exc:  # one bad item must not cost the rest of the run
+        committed = commit(pending, compute_task(task) if task is not None else None, plan.metrics)
+    except KeyboardInterrupt:
+        raise  # Ctrl-C ends the run ("interrupted")
+    except BaseException as exc:  # noqa: BLE001 - one bad item (even one calling sys.exit) must not end the run
         return ItemResult(item.index, error=one_line(exc))
-    return ItemResult(item.index, values=values)
+    return item_result(item.index, committed)

@@ -14,7 +14,7 @@ from pathlib import Path
 from . import results_cache
 from .degradations import DEGRADATIONS
 from .devices import resolve_device
-from .errors import SrbenchError, Unavailable, UserError
+from .errors import Unavailable, UserError
 from .metrics import EvalContext, Metric, load_builtin_metrics
 from .methods import SRMethod, discover_methods, provenance_of
 from .run_layout import sr_image_path
@@ -23,7 +23,7 @@ from .skips import short_reason
 # ma_pirm (not ma) so that Ma is computed once per image, shared with pi (both PIRM protocol: Y, 4-px shave)
 DEFAULT_METRICS = ("psnr_y", "ssim_y", "rmse", "gsm", "niqe", "niqe_pirm", "ma_pirm", "pi")
 FAILED_PREFIX = "failed: "
-MAX_MESSAGE = 400  # characters of an error message kept in errors.csv and on stderr
+from .errors import MAX_MESSAGE  # noqa: E402,F401 (kept importable from here)
 
 
 def warn(message: str) -> None:
@@ -31,15 +31,10 @@ def warn(message: str) -> None:
 
 
 def one_line(exc: BaseException) -> str:
-    """An exception's message on one line (a multi-line message, such as torch's state_dict errors, is
-    joined and cut at MAX_MESSAGE characters), prefixed with its type unless srbench raised it on purpose
-    (those messages already name the file and the problem)."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    if len(text) > MAX_MESSAGE:
-        text = text[: MAX_MESSAGE - 3] + "..."
-    if isinstance(exc, SrbenchError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """An exception's message on one line without terminal escape codes (see `srbench.errors.one_line`)."""
+    from .errors import one_line as _one_line
+
+    return _one_line(exc)
 
 
 # ------------------------------------------------------------------ cache keys
@@ -231,5 +226,6 @@ def _record_unusable(plan: Plan, name: str, reason: str, scale: int, datasets, i
     info["scales"][str(scale)] = {"status": "failed", "reason": message}
     for ds in datasets:
         plan.errors.append(PlanError(len(plan.items), {"method": name, "dataset": ds.name, "scale": scale,
-                                                       "image": "*", "error": message}))
+                                                       "image": "*", "metric": "", "error": message,
+                                                       "images": len(ds.images)}))  # for summary's `failed`
     warn(f"error: {name} x{scale}: {message}")

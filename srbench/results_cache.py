@@ -4,12 +4,17 @@ A record is keyed by everything that determines it: the method's identity (name,
 the HR image's sha256, the scale, the degradation, and the metric set with versions and protocol. Records
 are written atomically (temp file + rename), so a run killed at any point leaves only complete records and
 a rerun computes exactly what is missing.
+
+Integrity: a record is sealed with a digest of its content and holds the pixel hashes of the SR output its
+values came from; an SR entry (RGB PNG, native-Y PNG) is completed by a meta file of their pixel hashes,
+written last. Anything that does not verify is recomputed, never used (see `srbench.evaluate`).
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -42,25 +47,60 @@ def _record_path(key: str) -> Path:
     return results_dir() / key[:2] / f"{key}.json"
 
 
+def record_digest(record: dict) -> str:
+    """sha256 of a record's content (everything but the digest itself), canonical JSON."""
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=True).encode("utf-8")).hexdigest()
+
+
 def load_record(key: str) -> dict | None:
-    """The stored record, or None when there is none or it is not a well-formed record."""
+    """The stored record, or None when there is none or it does not verify.
+
+    A record is used only if it is well formed, its `digest` matches its content (a hand-edited or
+    damaged value is recomputed, never used) and every value is finite (srbench never stores a
+    non-finite value: `metrics.base.evaluate_metric` refuses them, so one in a record is damage)."""
     path = _record_path(key)
     if not path.is_file():
         return None
     try:
         record = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError):
         return None  # unreadable records are recomputed, never trusted
     if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict):
         return None
+    if record.get("digest") != record_digest(record):
+        return None
     values = record["metrics"]
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values.values()):
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+               for v in values.values()):
         return None
     return record
 
 
 def store_record(key: str, record: dict) -> None:
-    atomic_write(_record_path(key), json.dumps(record, sort_keys=True).encode("utf-8"))
+    sealed = dict(record, digest=record_digest(record))
+    atomic_write(_record_path(key), json.dumps(sealed, sort_keys=True).encode("utf-8"))
+
+
+def _meta_path(key: str) -> Path:
+    return sr_dir() / key[:2] / f"{key}.json"
+
+
+def load_sr_meta(key: str) -> dict | None:
+    """What a cached SR entry holds: {"sr": pixels hash of the RGB, "y": pixels hash of the native Y or
+    None}; written after both images, so its presence marks a complete entry. None: absent or damaged."""
+    try:
+        meta = json.loads(_meta_path(key).read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("sr"), str) or not (
+            meta.get("y") is None or isinstance(meta.get("y"), str)):
+        return None
+    return meta
+
+
+def store_sr_meta(key: str, meta: dict) -> None:
+    atomic_write(_meta_path(key), json.dumps(meta, sort_keys=True).encode("utf-8"))
 
 
 def sr_path(key: str) -> Path:

@@ -187,6 +187,8 @@ def run(config: RunConfig) -> RunResult:
     config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
     out = Path(config.out)
     metrics, metrics_unavailable = select_metrics(config.metrics)
+    if not metrics:  # tables without a single metric column would look like a successful run
+        raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
     for name, reason in metrics_unavailable.items():
         _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
     datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]

@@ -4,6 +4,10 @@ The SR and HR inputs are two files or two folders paired by file stem. Every pai
 is scored: both images readable (see `imageio.read_image`), and the SR the size of the HR image modcropped
 to the scale (what `srbench run` compares against) or of the full HR image. Any bad pair is a `UserError`
 naming the files, since these are the user's own inputs.
+
+A metric that cannot score one image (a precondition such as SSIM's 11x11 window after the crop, or a
+non-finite value) fails for that image only, exactly as in `srbench run` (`metrics.base.evaluate_metrics`):
+its cell is empty, the reason is reported, and the dataset value is over the images it scored.
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from .datasets import _image_files as image_files  # one rule for what counts as
 from .errors import UserError
 from .imageio import SUPPORTED_SUFFIXES, read_image
 from .metrics import EvalContext, EvalImage, Metric
+from .metrics.base import evaluate_metrics, finite_aggregate
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,10 @@ def reference_for(sr: np.ndarray, hr: np.ndarray, pair: Pair, scale: int) -> np.
                     f"{cropped.shape[1]}x{cropped.shape[0]})")
 
 
-def score_pairs(pairs: list[Pair], metrics: list[Metric], ctx: EvalContext) -> pd.DataFrame:
+def score_pairs(pairs: list[Pair], metrics: list[Metric], ctx: EvalContext,
+                failures: list[tuple[Pair, str, str]] | None = None) -> pd.DataFrame:
+    """Per-image values; a metric failing on one image leaves its cell NaN and, when `failures` is given,
+    appends (pair, metric name, reason) to it."""
     rows = []
     for pair in pairs:
         sr = read_image(pair.sr)
@@ -83,16 +91,19 @@ def score_pairs(pairs: list[Pair], metrics: list[Metric], ctx: EvalContext) -> p
                             f"{ctx.crop_border}-px border crop")
         sr_img = EvalImage(sr, quantized_y=ctx.protocol.quantized_y)
         hr_img = None if pair.hr is None else EvalImage(ref, quantized_y=ctx.protocol.quantized_y)
-        row = {"image": pair.name}
-        for metric in metrics:
-            try:
-                row[metric.name] = float(metric.compute(sr_img, hr_img if metric.needs_reference else None, ctx))
-            except UserError as exc:
-                raise UserError(f"{pair.sr}: {exc}") from None
-        rows.append(row)
+        values, failed = evaluate_metrics(metrics, sr_img, hr_img, ctx)
+        rows.append({"image": pair.name, **{m.name: values.get(m.name, float("nan")) for m in metrics}})
+        if failures is not None:
+            failures += [(pair, m.name, failed[m.name]) for m in metrics if m.name in failed]
     return pd.DataFrame(rows, columns=["image"] + [m.name for m in metrics])
 
 
 def summary_row(per_image: pd.DataFrame, metrics: list[Metric]) -> dict:
-    """Dataset-level values, each by its metric's own `aggregate` (RMSE: sqrt of the mean MSE)."""
-    return {m.name: m.aggregate(per_image[m.name].to_numpy(dtype=np.float64)) for m in metrics}
+    """Dataset-level values, each by its metric's own `aggregate` (RMSE: sqrt of the mean MSE), over the
+    finite per-image values only."""
+    return {m.name: finite_aggregate(m, per_image[m.name].to_numpy(dtype=np.float64))[0] for m in metrics}
+
+
+def summary_counts(per_image: pd.DataFrame, metrics: list[Metric]) -> dict:
+    """How many per-image values each dataset value is over."""
+    return {m.name: finite_aggregate(m, per_image[m.name].to_numpy(dtype=np.float64))[1] for m in metrics}

@@ -67,13 +67,17 @@ def _images(n=3, seed=0) -> dict[str, np.ndarray]:
     return {f"im{i}": rng.integers(0, 256, (12 + i, 10 + 2 * i, 3), dtype=np.uint8) for i in range(n)}
 
 
-def _manifest(tmp_path, name, sources, images=None, checksums=True):
-    """Write a manifest whose checksums are computed here with hashlib, independently of srbench."""
+def _manifest(tmp_path, name, sources, images=None, checksums=True, members=None):
+    """Write a manifest whose checksums are computed here with hashlib, independently of srbench.
+    `members` ({image: member bytes}) records per-source member digests."""
     lines = [f"name: {name}", "kind: test", "description: a test set", f"image_count: {len(images or _images())}",
              "sources:"]
     for url, fmt, member, sha, *extra in sources:
         lines += [f"  - url: {url}", f"    format: {fmt}", f"    member: '{member}'", f"    sha256: {sha}"]
         lines += [f"    crop: {extra[0]}"] if extra else []
+        if members:
+            lines.append("    members:")
+            lines += [f"      {stem}: {hashlib.sha256(data).hexdigest()}" for stem, data in members.items()]
     if checksums:
         lines.append("checksums:")
         for stem, arr in (images or _images()).items():
@@ -138,7 +142,8 @@ def test_tar_gz_source_with_bmp_members_and_left_half_crop(tmp_path, server, cac
         members[f"pairs/val/{stem}.bmp"] = buf.getvalue()
     _tar(www / "pairs.tar.gz", members)
     manifest = _manifest(tmp_path, "Pairs", [(f"{base}/pairs.tar.gz", "tar.gz", r"^pairs/val/(?P<name>im\d)\.bmp$",
-                                              "not-recorded", "left-half")], images)
+                                              "not-recorded", "left-half")], images,
+                         members={k[len("pairs/val/"):-4]: v for k, v in members.items()})
     result = download_dataset(manifest)
     for im in result:  # re-encoded as PNG, so only the pixel checksum can (and must) match
         np.testing.assert_array_equal(np.asarray(Image.open(im.path)), images[im.name])
@@ -274,3 +279,176 @@ def test_blocked_cache_folder_is_an_asset_error(tmp_path, server, cache):
         download_dataset(manifest)
     assert [p.name for p in (cache / "datasets" / "Toy").iterdir()] == ["notes.txt"]
     assert _leftovers(cache) == []
+
+
+# ---- verification before decoding, transport, size caps, temp clean-up (issue 14)
+
+def _bmp(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="BMP")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def decode_spy(monkeypatch):
+    """Every image decode of the dataset installer, recorded."""
+    import srbench.datasets as datasets
+
+    seen = []
+    real = datasets.read_image
+
+    def spy(path):
+        seen.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(datasets, "read_image", spy)
+    return seen
+
+
+def test_members_with_unrecorded_bytes_are_not_decoded(tmp_path, server, cache, decode_spy, monkeypatch):
+    """Pixel checksums only (the archive holds BMP originals of recorded PNGs): refused before any decode;
+    with SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS=1 they are decoded and checked by their pixels."""
+    base, www, _ = server
+    images = _images(2, seed=4)
+    _tar(www / "bmp.tar.gz", {f"b/{s}.bmp": _bmp(a) for s, a in images.items()})
+    manifest = _manifest(tmp_path, "Bmp", [(f"{base}/bmp.tar.gz", "tar.gz", r"^b/(?P<name>im\d)\.bmp$",
+                                            "not-recorded")], images)
+    with pytest.raises(ChecksumError, match=r"b/im0\.bmp.*not decoded.*SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS"):
+        download_dataset(manifest)
+    assert decode_spy == [] and not (cache / "datasets" / "Bmp").exists()
+    monkeypatch.setenv("SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS", "1")
+    with pytest.warns(UserWarning, match="not recorded"):
+        result = download_dataset(manifest)
+    assert [im.name for im in result] == ["im0", "im1"] and decode_spy
+
+
+def test_recorded_member_digest_mismatch_is_refused_even_with_the_opt_in(tmp_path, server, cache, decode_spy,
+                                                                         monkeypatch):
+    base, www, _ = server
+    images = _images(2, seed=5)
+    good = {s: _bmp(a) for s, a in images.items()}
+    served = dict(good, im1=_bmp(255 - images["im1"]))
+    _tar(www / "m.tar.gz", {f"b/{s}.bmp": d for s, d in served.items()})
+    manifest = _manifest(tmp_path, "Mem", [(f"{base}/m.tar.gz", "tar.gz", r"^b/(?P<name>im\d)\.bmp$",
+                                            "not-recorded")], images, members=good)
+    monkeypatch.setenv("SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS", "1")
+    with pytest.raises(ChecksumError, match=r"b/im1\.bmp.*checksum mismatch.*not decoded"):
+        download_dataset(manifest)
+    assert decode_spy == []
+
+
+def test_dataset_without_any_digest_is_refused_unless_opted_in(tmp_path, server, cache, decode_spy, monkeypatch):
+    base, www, _ = server
+    images = _images(2, seed=6)
+    _zip(www / "n.zip", {f"t/{s}.png": _png(a) for s, a in images.items()})
+    manifest = _manifest(tmp_path, "NoSums", [(f"{base}/n.zip", "zip", r"^t/(?P<name>im\d)\.png$", "not-recorded")],
+                         images, checksums=False)
+    with pytest.raises(ChecksumError, match="no sha256 recorded"):
+        download_dataset(manifest)
+    assert decode_spy == []
+    monkeypatch.setenv("SRBENCH_ALLOW_UNVERIFIED_DOWNLOADS", "1")
+    with pytest.warns(UserWarning):
+        assert len(download_dataset(manifest)) == 2
+
+
+@pytest.mark.parametrize("url, ok", [("http://example.org/a.zip", False), ("ftp://example.org/a.zip", False),
+                                     ("https://example.org/a.zip", True), ("http://127.0.0.1:8000/a.zip", True)])
+def test_plain_http_sources_are_refused(tmp_path, url, ok):
+    from srbench.errors import UserError
+
+    if ok:
+        assert _manifest(tmp_path, "Web", [(url, "zip", r"(?P<name>x)", "not-recorded")]).sources[0].url == url
+    else:
+        with pytest.raises(UserError, match="not https"):
+            _manifest(tmp_path, "Web", [(url, "zip", r"(?P<name>x)", "not-recorded")])
+
+
+def test_shipped_sources_are_https():
+    from srbench.datasets import MANIFEST_DIR
+
+    for path in MANIFEST_DIR.glob("*.yaml"):
+        assert all(s.url.startswith("https://") for s in load_manifest(path).sources), path
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar.gz"])
+def test_member_over_the_size_cap_is_refused_while_streaming(tmp_path, fmt):
+    """A highly compressible member (a zip bomb's shape) stops at the cap; nothing is left behind."""
+    archive = tmp_path / f"bomb.{fmt}"
+    data = bytes(8 << 20)  # 8 MB of zeros: a few kB compressed
+    if fmt == "zip":
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("b/im0.png", data)
+    else:
+        _tar(archive, {"b/im0.png": data})
+    assert archive.stat().st_size < 200_000
+    with pytest.raises(AssetError, match=r"im0\.png.*larger than the 1048576 bytes allowed"):
+        safe_extract(archive, tmp_path / "out", max_member=1 << 20)
+    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
+    with pytest.raises(AssetError, match="larger than"):
+        safe_extract(archive, tmp_path / "out", max_total=1 << 20)
+
+
+def test_members_are_streamed_not_read_whole(tmp_path, monkeypatch):
+    """No read of the whole member: every read asks for at most one chunk."""
+    import srbench.download as download
+
+    archive = tmp_path / "a.zip"
+    _zip(archive, {"t/im0.png": bytes(3 << 20)})
+    sizes = []
+    real = download.copy_capped
+
+    def spy(src, dest, cap, what):
+        orig = src.read
+        src.read = lambda n=-1: (sizes.append(n), orig(n))[1]
+        return real(src, dest, cap, what)
+
+    monkeypatch.setattr(download, "copy_capped", spy)
+    digests = {}
+    [path] = safe_extract(archive, tmp_path / "out", digests=digests)
+    assert sizes and all(0 < n <= (1 << 20) + 1 for n in sizes)
+    assert digests[path] == hashlib.sha256(bytes(3 << 20)).hexdigest()
+
+
+def test_killed_download_temps_are_swept_user_parts_kept(tmp_path, server, cache, monkeypatch):
+    """`.<name>.<dead pid>.<random>.part` folders of killed downloads go (on the next download and on
+    `srbench cache clear`); a user's own `.thesis.part` stays."""
+    import subprocess
+    import sys
+
+    from srbench.cli import main
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    killed = [cache / "datasets" / f".Toy.{dead}.k3x_9abq.part", cache / "downloads" / "Toy" / f".toy.zip.{dead}.zz1_ab2c.part",
+              cache / "weights" / f".w.pth.{dead}.abcdefgh.part"]
+    for path in killed:
+        path.mkdir(parents=True)
+        (path / "junk.png").write_bytes(b"x" * 100)
+    mine = cache / "datasets" / ".thesis.part"
+    mine.mkdir()
+    base, www, _ = server
+    images = _images()
+    _zip(www / "toy.zip", {f"t/{s}.png": _png(a) for s, a in images.items()})
+    manifest = _manifest(tmp_path, "Toy", [(f"{base}/toy.zip", "zip", r"^t/(?P<name>im\d)\.png$", "not-recorded")],
+                         images)
+    download_dataset(manifest)
+    assert not any(p.exists() for p in killed[:2]) and mine.is_dir()
+    killed[0].mkdir()
+    assert main(["cache", "clear"]) == 0
+    assert not any(p.exists() for p in killed) and mine.is_dir()
+
+
+def test_list_datasets_says_how_each_is_verified(capsys):
+    from srbench.cli import main
+
+    assert main(["list", "datasets"]) == 0
+    out = capsys.readouterr().out
+    blocks = {}
+    name = None
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            name = line.split()[0]
+        elif "verified:" in line:
+            blocks[name] = line
+    assert set(blocks) >= {"Set5", "DIV2K-val", "default"}
+    assert "file or pixel sha256" in blocks["Set5"] and "UNVERIFIED" in blocks["DIV2K-val"]

@@ -143,6 +143,55 @@ def test_kill_and_resume_gives_identical_tables(tmp_path, monkeypatch):
     assert comparisons and all(c == [] for c in comparisons), comparisons
 
 
+def _delete_some_cache_files(cache: Path, rng: random.Random, fraction: float = 0.3) -> list[str]:
+    """Delete a random subset of the cache's files (records, SR images, native Y planes, their meta files,
+    LR images): any partial loss must be recomputed to the same results."""
+    files = sorted(p for p in cache.rglob("*") if p.is_file()) if cache.exists() else []
+    chosen = [p for p in files if rng.random() < fraction]
+    for path in chosen:
+        path.unlink()
+    return [str(p.relative_to(cache)) for p in chosen]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the fork server needs os.fork (POSIX)")
+def test_kill_and_resume_with_random_cache_deletions(tmp_path, monkeypatch):
+    """Issue 14: SIGKILLs plus random deletion of cache files between the runs; the resumed tables and SR
+    images equal a clean run's."""
+    data_root = bench_fixtures.make_dataset(tmp_path, "Tiny", count=3, size=(100, 96))
+    monkeypatch.setenv("SRBENCH_CACHE", str(tmp_path / "unused-cache"))
+    metrics = _metrics()
+
+    def argv(out: Path) -> list[str]:
+        return ["run", "--methods", "bicubic,tinynet", "--datasets", "Tiny", "--data-root", str(data_root),
+                "--scale", "2,4", "--metrics", metrics, "--out", str(out), "--quiet", "--no-report"]
+
+    server = ForkServer(tmp_path / "manifests")
+    rng = random.Random(14)
+    deleted_total, kills = 0, 0
+    try:
+        clean = tmp_path / "clean"
+        first = server.run(argv(clean), tmp_path / "clean-cache", tmp_path / "clean.log")
+        assert first["rc"] == 0, (tmp_path / "clean.log").read_text()
+        duration = first["elapsed"]
+        out, cache = tmp_path / "run", tmp_path / "cache"
+        for attempt in range(6):
+            result = server.run(argv(out), cache, tmp_path / f"del{attempt}.log",
+                                kill_after=rng.uniform(0.05, 0.6) * duration if attempt % 2 == 0 else None)
+            kills += bool(result["killed"])
+            if not result["killed"]:
+                assert result["rc"] == 0, (tmp_path / f"del{attempt}.log").read_text()
+                assert _same_results(out, clean) == [], attempt
+            deleted_total += len(_delete_some_cache_files(cache, rng))
+        result = server.run(argv(out), cache, tmp_path / "del-final.log")
+        assert result["rc"] == 0, (tmp_path / "del-final.log").read_text()
+        assert _same_results(out, clean) == []
+        assert _leftovers(out, cache) == []
+    finally:
+        server.close()
+    print(f"\nkill/resume with deletions: {kills} SIGKILLs, {deleted_total} cache files deleted, tables identical")
+    assert deleted_total > 0
+
+
 @pytest.mark.slow
 def test_kill_and_resume_fresh_interpreters(tmp_path):
     """The same with a new `python -m srbench.cli` process per run and the real method discovery."""

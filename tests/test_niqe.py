@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from srbench import matlab
-from srbench.errors import UserError
+from srbench.metrics.base import MetricError
 from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics import niqe as N
 from matlab_reference import y_by_hand
@@ -128,10 +128,46 @@ def test_block_features_equal_per_block_computation():
 
 
 def test_niqe_rejects_images_smaller_than_a_block():
-    with pytest.raises(UserError):
+    with pytest.raises(MetricError, match="one 96x96 block, got 200x95"):
         N.niqe_features(np.zeros((95, 200)))
 
 
 def test_matlab_pinv_drops_tiny_singular_values():
     a = np.diag([2.0, 1.0, 1e-20])
     np.testing.assert_allclose(N.matlab_pinv(a), np.diag([0.5, 1.0, 0.0]))
+
+
+def _matlab_single_block_emulation(feats, mu_pris, cov_pris):
+    """computequality.m's last lines with MATLAB's vector semantics, written out: for a 1x36 row,
+    nanmean -> scalar mean of its non-NaN entries, nancov -> scalar variance (n - 1) of them."""
+    row = feats[0]
+    row = row[~np.isnan(row)]
+    mu = row.sum() / row.size
+    var = ((row - mu) ** 2).sum() / (row.size - 1)
+    d = mu_pris.ravel() - mu
+    inv = np.linalg.pinv((cov_pris + var) / 2.0)
+    return float(np.sqrt(d @ inv @ d))
+
+
+def test_niqe_single_block_matches_matlab_vector_semantics(shared):
+    """Exactly one 96x96 block (a 104x104 image: niqe crops to 96, niqe_pirm shaves 4): MATLAB's value,
+    ~39.80 for any image, from the scalar nanmean/nancov of the 1x36 row (srbench used to keep the 36-value
+    mean and gave ~23 here)."""
+    import bench_fixtures
+
+    model = N.niqe_model()
+    ctx = EvalContext.make(4)
+    for seed in range(3):
+        im = bench_fixtures.hr_pattern(seed, 104, 104)
+        gray = matlab.rgb2gray(im).astype(np.float64)
+        feats = N.niqe_features(gray)
+        assert feats.shape == (1, 36)
+        ours = N.niqe(gray, model)
+        assert ours == pytest.approx(_matlab_single_block_emulation(feats, *model), rel=1e-9)
+        assert ours == pytest.approx(39.80, abs=0.01)
+        old_36_value_mean = N.mvg_distance(np.vstack([feats, feats]), *model)  # as if nanmean kept 36 values
+        assert abs(ours - old_36_value_mean) > 10
+        for name in ("niqe", "niqe_pirm"):
+            metric = create_metric(name)
+            metric.prepare()
+            assert metric.compute(EvalImage(im), None, ctx) == pytest.approx(39.80, abs=0.01)

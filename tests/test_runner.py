@@ -16,7 +16,8 @@ def tiny_data(tmp_path):
     root.mkdir(parents=True)
     for i, size in enumerate([(48, 40), (37, 53)]):
         Image.fromarray(rng.integers(0, 256, size + (3,), dtype=np.uint8)).save(root / f"im{i}.png")
-    gray = (np.add.outer(np.arange(40), np.arange(44)) * 2 % 256).astype(np.uint8)
+    # not a linear ramp: bicubic reproduces one exactly (PSNR inf, a metric failure since issue 14)
+    gray = (np.add.outer(np.arange(40) ** 2, np.arange(44)) * 2 % 256).astype(np.uint8)
     Image.fromarray(gray).save(root / "gray.png")
     return tmp_path / "data"
 
@@ -44,7 +45,9 @@ def test_tables_and_determinism(tmp_path, tiny_data, monkeypatch):
     per_image = first.per_image
     assert list(per_image.columns) == ["method", "dataset", "scale", "image", "psnr_y", "ssim_y", "rmse"]
     assert len(per_image) == 6 and set(per_image["image"]) == {"im0", "im1", "gray"}
-    assert list(first.summary.columns) == ["method", "dataset", "scale", "psnr_y", "ssim_y", "rmse"]
+    assert list(first.summary.columns) == ["method", "dataset", "scale", "images", "failed", "psnr_y", "ssim_y",
+                                           "rmse"]
+    assert list(first.summary["images"]) == [3, 3] and list(first.summary["failed"]) == [0, 0]
     # summary.csv is each metric's dataset value of per_image.csv: mean, except RMSE = sqrt(mean(MSE))
     summary = pd.read_csv(tmp_path / "a" / "summary.csv").set_index("scale")
     table = pd.read_csv(tmp_path / "a" / "per_image.csv")

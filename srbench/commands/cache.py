@@ -16,6 +16,8 @@ def run(args) -> int:
     if args.action == "path":
         print(cache_root())
         return 0
-    removed = clear_cache()
+    from ..download import sweep_download_temps
+
+    removed = clear_cache() + sweep_download_temps()  # and what killed downloads left beside datasets/weights
     print("removed " + (", ".join(str(p) for p in removed) if removed else "nothing (cache already empty)"))
     return 0

@@ -62,10 +62,11 @@ def run(args) -> int:
             arrow = "higher better" if metric.higher_is_better else "lower better"
             print(f"{name:12s} {arrow:14s} {metric.description}")
     elif kind == "datasets":
-        from ..datasets import list_datasets
+        from ..datasets import list_datasets, verification_summary
 
         for name, ds_kind, count, description in list_datasets():
             print(f"{name:12s} {ds_kind:6s} {count!s:>5s} images  {description}")
+            print(f"{'':12s} verified: {verification_summary(name)}")
     elif kind == "degradations":
         from ..degradations import DEGRADATIONS
 

@@ -26,7 +26,7 @@ def run(args) -> int:
     from ..imageio import write_text_atomic
     from ..metrics import EvalContext
     from ..runner import parse_scale, select_metrics
-    from ..scoring import pair_images, score_pairs, summary_row, unpaired_images
+    from ..scoring import pair_images, score_pairs, summary_counts, summary_row, unpaired_images
 
     scale = parse_scale(args.scale)
     if args.crop_border is not None and args.crop_border < 0:
@@ -48,12 +48,18 @@ def run(args) -> int:
         pairs, extra = pair_images(args.sr, args.hr)
         for path in extra:
             print(f"srbench: note: {path} has no HR image, not scored", file=sys.stderr)
-    per_image = score_pairs(pairs, metrics, ctx)
+    failures: list = []
+    per_image = score_pairs(pairs, metrics, ctx, failures)
+    for pair, _metric, reason in failures:  # one line each; the other metrics of the image are kept
+        print(f"srbench: error: {pair.sr}: {reason}", file=sys.stderr)
     total = {"image": "mean", **summary_row(per_image, metrics)}
-    table = pd.concat([per_image, pd.DataFrame([total])], ignore_index=True)
+    extra = [total]
+    if failures:  # the mean of a metric that failed somewhere is over fewer images: say how many
+        extra.append({"image": "n", **summary_counts(per_image, metrics)})
+    table = pd.concat([per_image, pd.DataFrame(extra)], ignore_index=True)
     with pd.option_context("display.max_columns", None, "display.width", 200,
                            "display.float_format", "{:.4f}".format):
         print(table.to_string(index=False))
     if args.out:
         write_text_atomic(args.out, table.to_csv(index=False, float_format="%.17g"))
-    return 0
+    return 1 if failures else 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pickle
 
-from ..evaluate import ItemResult, Outcome, Task, commit, compute_task, prepare_item
+from ..evaluate import ItemResult, Outcome, Task, commit, compute_task, item_result, prepare_item
 from ..plan import one_line
 from . import report_error
 from .shipping import ShippedContext, ship, ship_method
@@ -23,7 +23,9 @@ def run_task(blob: bytes) -> Outcome:
     serial executor writes it), so that they neither kill the worker nor need an exception to travel back."""
     try:
         return compute_task(pickle.loads(blob))
-    except Exception as exc:  # one bad item must not cost the rest of the run
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one bad item (even one calling sys.exit) must not cost the run
         return Outcome(error=one_line(exc))
 
 
@@ -106,11 +108,11 @@ def run_remote(plan, config, backend_factory, window, progress, retries: int = 1
                     finish(item, ItemResult(item.index, error=outcome.error))
                     continue
                 try:
-                    values = commit(pending, outcome, plan.metrics)
+                    committed = commit(pending, outcome, plan.metrics)
                 except Exception as exc:
                     finish(item, ItemResult(item.index, error=one_line(exc)))
                     continue
-                finish(item, ItemResult(item.index, values=values))
+                finish(item, item_result(item.index, committed))
 
     try:
         for item in plan.items:
@@ -118,7 +120,7 @@ def run_remote(plan, config, backend_factory, window, progress, retries: int = 1
             try:
                 pending, task = prepare_item(plan, item, config)
                 if task is None:
-                    finish(item, ItemResult(item.index, values=commit(pending, None, plan.metrics)))
+                    finish(item, item_result(item.index, commit(pending, None, plan.metrics)))
                     continue
                 remote = pack(shipper.task(task))
             except Exception as exc:  # one bad item must not cost the rest of the run

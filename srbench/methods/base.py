@@ -199,11 +199,26 @@ def load_state_dict(path, map_location: str = "cpu") -> dict:
     from ..errors import AssetError
 
     try:
+        with open(path, "rb") as fh:
+            head = fh.read(2)
+    except OSError as exc:
+        raise AssetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    # torch files are zip archives (PK..) or, before torch 1.6, pickles (protocol byte 0x80 first)
+    if head[:2] != b"PK" and head[:1] != b"\x80":
+        what = "an empty file" if not head else "neither a zip-format torch file nor a pickle"
+        raise AssetError(f"{path}: not a PyTorch checkpoint ({what})")
+    try:
         obj = torch.load(str(path), map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AssetError(f"{path}: refused, not a plain state_dict loadable with weights_only=True "
                          f"(it would need unpickling arbitrary objects: {first[:160]})") from None
+    except MemoryError:
+        raise AssetError(f"{path}: cannot load as a PyTorch checkpoint (out of memory)") from None
+    except Exception as exc:  # EOFError, IndexError, zip errors ...: torch's reader on a file that is no checkpoint
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise AssetError(f"{path}: not a PyTorch checkpoint ({type(exc).__name__}{': ' + first[:160] if first else ''})"
+                         ) from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict):

@@ -55,6 +55,27 @@ def _no_backend(*args):
     return None
 
 
+class _PlainDataUnpickler(pickle.Unpickler):
+    """For the header pickles (magic number, protocol version, system info) and the trailing storage-key
+    list: plain data only (numbers, strings, lists, dicts). Any global, and any persistent id, refuses the
+    file, so no pickle of the file is ever read with the unrestricted `pickle.load`."""
+
+    def __init__(self, fh, path):
+        super().__init__(fh, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module, name):
+        raise AssetError(f"{self.path}: refused, a header pickle references {module}.{name} (legacy model "
+                         "file headers hold plain data only)")
+
+    def persistent_load(self, pid):
+        raise AssetError(f"{self.path}: refused, a header pickle holds a persistent id")
+
+
+def _load_plain(fh, path):
+    return _PlainDataUnpickler(fh, path).load()
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, fh, path):
         super().__init__(fh, encoding="latin1")
@@ -95,9 +116,14 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def _read_storages(fh, keys, storages, path) -> None:
     """After the pickle: the storage keys, then per storage an int64 element count and the raw bytes."""
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k in storages for k in keys):
+        raise AssetError(f"{path}: inconsistent storage key list")
     for key in keys:
         target = storages[key]
-        (numel,) = struct.unpack("<q", fh.read(8))
+        head = fh.read(8)
+        if len(head) != 8:
+            raise AssetError(f"{path}: truncated storage {key}")
+        (numel,) = struct.unpack("<q", head)
         nbytes = numel * target.element_size()
         data = fh.read(nbytes)
         if numel != target.numel() or len(data) != nbytes:
@@ -123,13 +149,13 @@ def state_dict_from_legacy_model(path: str | Path, key: str = "model") -> dict:
     path = Path(path)
     with open(path, "rb") as fh:
         try:
-            if pickle.load(fh, encoding="latin1") != LEGACY_MAGIC:
+            if _load_plain(fh, path) != LEGACY_MAGIC:
                 raise AssetError(f"{path}: not a legacy PyTorch file")
-            pickle.load(fh, encoding="latin1")  # protocol version
-            pickle.load(fh, encoding="latin1")  # sys info
+            _load_plain(fh, path)  # protocol version
+            _load_plain(fh, path)  # sys info
             unpickler = _RestrictedUnpickler(fh, path)
             obj = unpickler.load()
-            keys = pickle.load(fh, encoding="latin1")
+            keys = _load_plain(fh, path)
         except AssetError:
             raise
         except Exception as exc:  # any malformed pickle: refuse, naming the file

@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 
 from ..assets import Asset, sha256_file
-from ..errors import AssetError, ChecksumError, Unavailable
+from ..errors import AssetError, ChecksumError, SrbenchError, Unavailable
 from .base import PUBLISHED, USER, SRMethod, load_state_dict
 
 
@@ -143,7 +143,14 @@ class PretrainedMethod(SRMethod):
             return self.build_user_checkpoint(scale)
         wf = self.weights[scale]
         path, is_original = resolve_weights(wf, self.name, self.weights_override)
-        state = wf.convert(path) if is_original else self.read_state(path, scale)
+        try:
+            state = wf.convert(path) if is_original else self.read_state(path, scale)
+        except SrbenchError:
+            raise
+        except Exception as exc:  # a reader meeting a file of another kind: one line naming the file
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise AssetError(f"{path}: cannot read as {self.name} weights ({type(exc).__name__}"
+                             f"{': ' + first if first else ''})") from None
         net = self.arch_for(scale).factory(scale=scale)
         load_strict(net, state, path)
         # The converted file and its original hold the same tensors: one identity for both.

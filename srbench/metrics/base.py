@@ -4,10 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import math
+
 import numpy as np
 
 from .. import matlab
+from ..errors import SrbenchError
 from ..protocols import Protocol, get_protocol
+
+
+class MetricError(SrbenchError):
+    """One metric cannot give a value for one image (a precondition such as a minimum size fails, or the
+    value would not be a finite number). Only that metric of that image fails; the others are kept."""
 
 
 class EvalImage:
@@ -92,3 +100,43 @@ class Metric:
 
     def identity(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+def evaluate_metric(metric: Metric, sr: EvalImage, hr: EvalImage | None, ctx: EvalContext) -> float:
+    """`metric.compute` as a finite float; MetricError (naming the metric) for a non-finite value.
+
+    A metric's definition never makes an infinite or NaN value a score (PSNR of identical images, SSIM of
+    an image smaller than its window, NIQE's NaN propagation): such a value would become the dataset mean
+    of every method, so it is a per-image failure of that metric instead.
+    """
+    value = float(metric.compute(sr, hr if metric.needs_reference else None, ctx))
+    if not math.isfinite(value):
+        raise MetricError(f"{metric.name} is {value} for this image (not a finite score)")
+    return value
+
+
+def evaluate_metrics(metrics: list[Metric], sr: EvalImage, hr: EvalImage | None,
+                     ctx: EvalContext) -> tuple[dict[str, float], dict[str, str]]:
+    """(values, failures): every metric of one image, each failing alone with a one-line reason.
+
+    Used by both `srbench run` and `srbench score`, so the two behave the same. Any Exception of a metric
+    is its own failure; KeyboardInterrupt and other BaseExceptions propagate.
+    """
+    from ..errors import one_line
+
+    values: dict[str, float] = {}
+    failures: dict[str, str] = {}
+    for metric in metrics:
+        try:
+            values[metric.name] = evaluate_metric(metric, sr, hr, ctx)
+        except Exception as exc:  # noqa: BLE001 - one metric's failure must not cost the others
+            reason = one_line(exc)
+            failures[metric.name] = reason if reason.startswith(metric.name) else f"{metric.name}: {reason}"
+    return values, failures
+
+
+def finite_aggregate(metric: Metric, values) -> tuple[float, int]:
+    """(dataset value over the finite per-image values, how many there were); NaN when there are none."""
+    arr = np.asarray(values, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    return (metric.aggregate(arr) if arr.size else float("nan")), int(arr.size)

@@ -6,7 +6,7 @@ from scipy.ndimage import correlate1d
 
 from .. import matlab
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric
+from .base import EvalContext, EvalImage, Metric, MetricError
 
 PIRM_SHAVE = 4
 
@@ -58,6 +58,8 @@ class PSNRY(Metric):
     description = "PSNR (dB) on Y, border crop per protocol (default: scale)"
 
     def compute(self, sr: EvalImage, hr: EvalImage, ctx: EvalContext) -> float:
+        # inf when SR equals HR after the crop (MSE = 0), as MATLAB; run/score then fail this metric for
+        # this image (metrics.base.evaluate_metric) instead of averaging an infinite value
         return psnr(matlab.shave(sr.y, ctx.crop_border), matlab.shave(hr.y, ctx.crop_border))
 
 
@@ -67,8 +69,15 @@ class SSIMY(Metric):
     higher_is_better = True
     description = "SSIM (Wang et al. ssim_index.m) on Y, border crop per protocol"
 
+    window = 11
+
     def compute(self, sr: EvalImage, hr: EvalImage, ctx: EvalContext) -> float:
-        return ssim_index(matlab.shave(sr.y, ctx.crop_border), matlab.shave(hr.y, ctx.crop_border))
+        a, b = matlab.shave(sr.y, ctx.crop_border), matlab.shave(hr.y, ctx.crop_border)
+        if min(a.shape) < self.window:
+            # ssim_index.m returns -Inf here, which would become the dataset mean: a per-image failure instead
+            raise MetricError(f"ssim_y needs at least {self.window}x{self.window} pixels after the "
+                              f"{ctx.crop_border}-px border crop, got {a.shape[1]}x{a.shape[0]}")
+        return ssim_index(a, b, window_size=self.window)
 
 
 @register_metric("rmse")

@@ -29,7 +29,7 @@ from scipy.signal import correlate2d
 
 from .. import matlab
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric
+from .base import EvalContext, EvalImage, Metric, MetricError
 
 GSM_C = 200.0
 GSM_P = 0.1
@@ -78,4 +78,8 @@ class GSM(Metric):
     description = "Gradient similarity (Liu, Lin, Narwaria 2012) on Y, border crop per protocol"
 
     def compute(self, sr: EvalImage, hr: EvalImage, ctx: EvalContext) -> float:
-        return gsm(matlab.shave(sr.y, ctx.crop_border), matlab.shave(hr.y, ctx.crop_border))
+        a, b = matlab.shave(sr.y, ctx.crop_border), matlab.shave(hr.y, ctx.crop_border)
+        if min(a.shape) < 5:
+            raise MetricError(f"gsm needs at least 5x5 pixels after the {ctx.crop_border}-px border crop, "
+                              f"got {a.shape[1]}x{a.shape[0]}")
+        return gsm(a, b)

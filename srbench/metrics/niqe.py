@@ -37,10 +37,10 @@ from scipy.ndimage import correlate1d
 from scipy.special import gamma
 
 from .. import matlab
-from ..errors import AssetError, ChecksumError, Unavailable, UserError
+from ..errors import AssetError, ChecksumError, Unavailable
 from ..iqa_assets import NIQE_MODEL
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric
+from .base import EvalContext, EvalImage, Metric, MetricError
 
 BLOCK = 96
 PIRM_SHAVE = 4
@@ -142,7 +142,8 @@ def niqe_features(im: np.ndarray, zero_tol: float = ZERO_TOL, block: int = BLOCK
         raise ValueError("niqe_features expects a 2-D (grey) image")
     h, w = (im.shape[0] // block) * block, (im.shape[1] // block) * block
     if h == 0 or w == 0:
-        raise UserError(f"NIQE needs at least {block}x{block} pixels, got {im.shape[0]}x{im.shape[1]}")
+        raise MetricError(f"NIQE needs at least one {block}x{block} block, got {im.shape[1]}x{im.shape[0]} "
+                          "pixels (width x height)")
     im = im[:h, :w]
     feats = []
     for scale in (1, 2):
@@ -162,14 +163,21 @@ def matlab_pinv(a: np.ndarray) -> np.ndarray:
 
 
 def mvg_distance(feats: np.ndarray, mu_pris: np.ndarray, cov_pris: np.ndarray) -> float:
-    """Distance of the features' MVG fit to the pristine model, with MATLAB nanmean / nancov."""
-    mu_dist = np.nanmean(feats, axis=0)
+    """Distance of the features' MVG fit to the pristine model, with MATLAB nanmean / nancov.
+
+    `computequality.m` calls `nanmean(distparam)` and `nancov(distparam)` on the nblocks x 36 matrix. With
+    a single block that matrix is a 1x36 row vector, and MATLAB treats a vector as one variable: nanmean
+    gives the scalar mean of its non-NaN entries and nancov the scalar variance of them (n - 1
+    normalisation). The scalar mean is then subtracted from every entry of mu_prisparam and the scalar
+    variance added to every entry of cov_prisparam. That is what MATLAB computes, so it is reproduced
+    here (tests/test_niqe.py checks it against a direct emulation of those MATLAB semantics).
+    """
     if feats.shape[0] == 1:
-        # MATLAB: a single block is a row vector, which nancov treats as one variable and returns the
-        # scalar variance of its finite entries; that scalar is then added to every covariance entry.
         row = feats[0][~np.isnan(feats[0])]
+        mu_dist = np.mean(row) if row.size else np.nan
         cov_dist = np.var(row, ddof=1) if row.size > 1 else np.nan
     else:
+        mu_dist = np.nanmean(feats, axis=0)
         complete = feats[~np.isnan(feats).any(axis=1)]
         cov_dist = np.cov(complete, rowvar=False) if complete.shape[0] >= 2 else np.nan
     d = np.asarray(mu_pris, np.float64).ravel() - mu_dist
@@ -203,7 +211,14 @@ def resolve_niqe_model() -> tuple[np.ndarray, np.ndarray]:
 
 
 def niqe(im: np.ndarray, model: tuple[np.ndarray, np.ndarray] | None = None, zero_tol: float = ZERO_TOL) -> float:
-    """NIQE of a 2-D image in [0, 255] (uint8 or float), `computequality(im, 96, 96, 0, 0, ...)`."""
+    """NIQE of a 2-D image in [0, 255] (uint8 or float), `computequality(im, 96, 96, 0, 0, ...)`.
+
+    An image holding exactly one 96x96 block gets MATLAB's value: the "distribution" of a single feature
+    vector is fitted as one scalar mean and one scalar variance (see `mvg_distance`), so the distance is
+    dominated by the pristine model: 39.80 +- 0.01 for every 104x104 image tried (synthetic patterns, a
+    calibration image, a Set5 crop), where NIQE values of whole images are 3..10. srbench reports it because
+    that is what the MATLAB scripts papers use report; images this small are outside what NIQE measures.
+    """
     mu_pris, cov_pris = model if model is not None else niqe_model()
     return mvg_distance(niqe_features(im, zero_tol), mu_pris, cov_pris)
 

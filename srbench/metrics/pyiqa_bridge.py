@@ -69,10 +69,41 @@ class PyiqaMetric(Metric):
         return float(np.asarray(value.detach().cpu() if hasattr(value, "detach") else value).ravel()[0])
 
 
-def create_pyiqa_metric(name: str) -> PyiqaMetric:
-    """`pyiqa:<name>` -> the bridged metric (its `prepare` raises Unavailable without pyiqa)."""
+def known_pyiqa_names() -> list[str] | None:
+    """The metric names the installed pyiqa offers, or None when pyiqa is not importable here."""
+    try:
+        pyiqa = _import_pyiqa()
+    except Unavailable:
+        return None
+    lister = getattr(pyiqa, "list_models", None)
+    if lister is None:
+        return None
+    try:
+        return sorted(str(n) for n in lister())
+    except Exception:  # noqa: BLE001 - a broken pyiqa cannot tell: the name is checked by create_metric later
+        return None
+
+
+def check_pyiqa_name(name: str) -> None:
+    """UserError (exit 2, before any work) for a `pyiqa:<name>` that the installed pyiqa does not know."""
     if not name.startswith(PREFIX):
         raise UserError(f"'{name}' is not a pyiqa metric name (expected {PREFIX}<name>)")
+    short = name[len(PREFIX):]
+    if not short:
+        raise UserError("empty pyiqa metric name (use pyiqa:<name>, e.g. pyiqa:niqe)")
+    known = known_pyiqa_names()
+    if known is not None and short not in known:
+        import difflib
+
+        close = difflib.get_close_matches(short, known, n=1)
+        hint = f" (did you mean '{PREFIX}{close[0]}'?)" if close else ""
+        raise UserError(f"unknown pyiqa metric '{short}'{hint}; see pyiqa.list_models() for the names")
+
+
+def create_pyiqa_metric(name: str) -> PyiqaMetric:
+    """`pyiqa:<name>` -> the bridged metric (its `prepare` raises Unavailable without pyiqa); a name the
+    installed pyiqa does not know is a UserError."""
+    check_pyiqa_name(name)
     return PyiqaMetric(name[len(PREFIX):])
 
 

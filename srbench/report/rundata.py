@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..run_folder import verify as verify_run_folder
-from ..run_layout import sr_image_path
+from ..run_layout import count_columns, sr_image_path
 
 GROUP_KEYS = ["method", "dataset", "scale"]
 IMAGE_KEYS = GROUP_KEYS + ["image"]
@@ -184,6 +184,7 @@ def load_run(run_dir) -> RunData:
     summary_path, per_image_path = root / "summary.csv", root / "per_image.csv"
     summary = read_table(summary_path, GROUP_KEYS)
     metrics = numeric_columns(summary, summary_path, GROUP_KEYS + NON_METRIC_COLUMNS)
+    metrics = [c for c in metrics if c not in count_columns(summary.columns)]  # images/failed/<m>_n: coverage
     per_image = read_table(per_image_path, IMAGE_KEYS)
     numeric_columns(per_image, per_image_path, IMAGE_KEYS + NON_METRIC_COLUMNS)
     # Metric order is summary.csv's column order (the run's order); run.json's keys are sorted.
