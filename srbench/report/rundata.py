@@ -1,7 +1,6 @@
 """Loading a run directory written by `srbench run` into tables the reporter and the gate share."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
-from ..run_folder import verify as verify_run_folder
+from ..run_folder import read_info as read_run_info
 from ..run_layout import count_columns, sr_image_path
 
 GROUP_KEYS = ["method", "dataset", "scale"]
@@ -170,16 +169,7 @@ def load_run(run_dir) -> RunData:
     root = Path(run_dir)
     if not root.is_dir():
         raise UserError(f"{root}: not a run directory")
-    run_json = root / "run.json"
-    try:
-        info = json.loads(run_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{run_json}: file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{run_json}: not valid JSON ({exc})") from None
-    if not isinstance(info, dict):
-        raise UserError(f"{run_json}: expected a JSON object")
-    verify_run_folder(root, info)  # tables and run.json from one run, not two
+    info = read_run_info(root)  # checked: tables and run.json from one run, not two
 
     summary_path, per_image_path = root / "summary.csv", root / "per_image.csv"
     summary = read_table(summary_path, GROUP_KEYS)
