@@ -12,3 +12,6 @@ $SRBENCH report reports/x4-BSD100 --out reports/x4-BSD100 --markdown reports/x4-
     --latex reports/x4-BSD100/tables.tex
 $SRBENCH report reports/x4-Urban100 --out reports/x4-Urban100 --markdown reports/x4-Urban100/leaderboard.md \
     --latex reports/x4-Urban100/tables.tex
+for run in x4-Facades x8-Facades; do
+  $SRBENCH report reports/$run --out reports/$run --markdown reports/$run/leaderboard.md --latex reports/$run/tables.tex
+done

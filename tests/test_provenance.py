@@ -83,8 +83,9 @@ def test_run_json_records_each_methods_provenance(tiny):
     assert {n: m["provenance"] for n, m in methods.items()} == {"bicubic": BASELINE, "srresnet": SURROGATE,
                                                                 "mine": USER}
     assert methods["mine"]["spec"] == spec
-    # summary.csv stays method/dataset/scale + numbers: its readers (report, gate) coerce every other column.
-    assert (tiny / "run" / "summary.csv").read_text().splitlines()[0] == "method,dataset,scale,psnr_y"
+    # summary.csv stays method/dataset/scale + numbers (coverage counts, then metrics): no provenance text
+    # column, since its readers (report, gate) coerce every other column to numbers.
+    assert (tiny / "run" / "summary.csv").read_text().splitlines()[0] == "method,dataset,scale,images,failed,psnr_y"
 
 
 def _fsrcnn_checkpoint(tmp_path):
