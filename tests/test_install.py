@@ -121,7 +121,9 @@ def test_wheel_in_a_fresh_venv_lists_every_method_and_runs_offline(built, tmp_pa
     assert where[1].endswith("srbench/_bundled/methods") and where[2].endswith("srbench/_bundled/datasets")
 
     srbench = venv / "bin" / "srbench"
-    listed = [line.split()[0] for line in _sh(srbench, "list", "methods", cwd=work, env=env).stdout.splitlines()]
+    table = _sh(srbench, "list", "methods", cwd=work, env=env).stdout.splitlines()
+    assert table[0].split()[:3] == ["method", "scales", "provenance"], table[0]  # the header line
+    listed = [line.split()[0] for line in table[1:]]
     import srbench as repo_srbench
 
     assert listed == repo_srbench.list_methods() and len(listed) == 16, listed
