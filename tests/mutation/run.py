@@ -106,9 +106,10 @@ MUTATIONS = [
       "else matlab.rgb2ycbcr(img.pixels)[:, :, 0]", "else matlab.rgb2gray(img.pixels)", ("tests/test_pi.py",),
       needs_niqe_model=True),
     # --- the runner's summary table (srbench/tabulate.py) and cache keys (srbench/plan.py)
-    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/tabulate.py",
-      "row[m.name] = m.aggregate(group[m.name].to_numpy(dtype=np.float64))",
-      "row[m.name] = float(np.mean(group[m.name].to_numpy(dtype=np.float64)))", tuple(SUMMARY_TESTS)),
+    # the dataset value of run and score alike is metrics.base.finite_aggregate (the summary table calls it)
+    M("summary: plain mean of per-image values (mean of RMSEs)", "srbench/metrics/base.py",
+      "return (metric.aggregate(arr) if arr.size else float(\"nan\")), int(arr.size)",
+      "return (float(np.mean(arr)) if arr.size else float(\"nan\")), int(arr.size)", tuple(SUMMARY_TESTS)),
     M("metric version left out of the cache key", "srbench/plan.py",
       "return f\"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}\"",
       "return f\"{metric.name}|{ctx.protocol.name}|crop{ctx.crop_border}\"", ("tests/test_results_cache.py",)),
