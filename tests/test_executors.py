@@ -220,3 +220,23 @@ def test_one_overall_progress_bar_and_verbose_lines(bench, capsys):
     assert "20/20 items" in err and "srbench: tinynet Tiny x4: done in" in err
     assert err.count("done in") == 4  # one line per method x dataset x scale
     assert "img/s" not in err  # no per-method bars any more
+
+
+def test_torch_checkpoint_method_runs_in_workers(bench):
+    """A `torch:PATH --arch NAME` method crosses to --jobs workers (its ArchSpec holds lambdas, which do
+    not pickle: it travels by name) and gives the serial tables."""
+    import torch
+
+    from srbench.archs.msrresnet import MSRResNet
+
+    ckpt = bench.tmp / "mine.pth"
+    torch.manual_seed(0)
+    torch.save(MSRResNet(scale=4, num_block=1, num_feat=8).state_dict(), ckpt)
+    methods = f"bicubic,torch:{ckpt}"
+    # rc 1 in both: the x4 checkpoint does not load at x2 (one line); x4 must run in the workers
+    serial = bench("t-serial", "--jobs", "1", "--arch", "MSRResNet", methods=methods, rc=1)
+    parallel = bench("t-jobs2", "--jobs", "2", "--arch", "MSRResNet", methods=methods, rc=1)
+    assert "Pickl" not in (parallel / "errors.csv").read_text()
+    assert ",mine,Tiny,4," not in "," + (parallel / "errors.csv").read_text().replace("\n", ",")
+    assert (parallel / "per_image.csv").read_text().count("mine,Tiny,4,") == 5
+    assert _results(parallel) == _results(serial)

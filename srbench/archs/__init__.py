@@ -33,6 +33,11 @@ class ArchSpec:
     convert_state: Callable[[dict], dict] | None = field(default=None)
     infer_options: Callable[[dict], dict] | None = field(default=None)
 
+    def __reduce__(self):
+        # Specs hold lambdas, which do not pickle: a spec travels to --jobs / Dask workers by its name and is
+        # looked up in the worker's own registry (built the same way, from the same method folders).
+        return get_arch, (self.name,)
+
 
 def count_blocks(state: dict, prefix: str) -> int:
     """Number of distinct `prefix<N>.` indices among the keys (e.g. prefix "body.")."""
