@@ -68,6 +68,7 @@ class Task:
     want_png: bool = False  # the run folder needs the SR image encoded
     expected_sr: dict | None = None  # the SR hashes of the record's values (None: no values kept)
     all_metrics: list[Metric] = field(default_factory=list)  # to recompute when the SR is not the record's
+    metric_keys: dict[str, str] = field(default_factory=dict)  # name -> the client's metric key (model digest)
 
 
 @dataclass
@@ -198,7 +199,7 @@ def prepare(method: SRMethod, identity: str, hr: np.ndarray, hr_sha: str, scale:
     expected = record.get("sr") if record["metrics"] else None
     return pending, Task(label=label, scale=scale, degradation=config.degradation, method=method,
                          identity=identity, metrics=missing, ctx=ctx, hr=hr, lr=lr, sr=sr, want_png=want_png,
-                         expected_sr=expected, all_metrics=list(metrics))
+                         expected_sr=expected, all_metrics=list(metrics), metric_keys=wanted)
 
 
 def compute_task(task: Task) -> Outcome:
@@ -223,13 +224,35 @@ def compute_task(task: Task) -> Outcome:
     metrics = task.metrics
     if task.expected_sr is not None and out.sr_hashes != task.expected_sr:
         out.reset, metrics = True, task.all_metrics  # the record's values came from another SR output
+    metrics, refused = _same_metrics(metrics, task.ctx, task.metric_keys)
     if metrics:
         ctx = task.ctx
         hr_crop = matlab.modcrop(task.hr, task.scale)
         sr_img = EvalImage(sr.pixels, native_y=sr.native_y, quantized_y=ctx.protocol.quantized_y)
         hr_img = EvalImage(hr_crop, quantized_y=ctx.protocol.quantized_y)
         out.values, out.failures = evaluate_metrics(metrics, sr_img, hr_img, ctx)
+    out.failures.update(refused)
     return out
+
+
+def _same_metrics(metrics: list[Metric], ctx: EvalContext,
+                  client_keys: dict[str, str]) -> tuple[list[Metric], dict[str, str]]:
+    """The metrics whose key here (model digests included: a worker resolves its own model files) is the
+    client's, and a one-line failure for each other one: its values would be cached under the wrong key."""
+    same, refused = [], {}
+    for metric in metrics:
+        try:
+            here = metric_key(metric, ctx)
+        except Exception as exc:  # e.g. Unavailable: the model file is not on this worker
+            refused[metric.name] = one_line(exc)
+            continue
+        expected = client_keys.get(metric.name, here)
+        if here != expected:
+            refused[metric.name] = (f"{metric.name}: the model here ({here.split('|')[0]}) differs from the "
+                                    f"client's ({expected.split('|')[0]})")
+            continue
+        same.append(metric)
+    return same, refused
 
 
 def commit(pending: Pending, outcome: Outcome | None, metrics: list[Metric]) -> tuple[dict[str, float], dict[str, str]]:

@@ -80,7 +80,14 @@ class Metric:
     `compute` returns the per-image value; `aggregate` turns the per-image values of a dataset into the
     dataset-level value (a plain mean unless the metric's definition says otherwise).
     `prepare` resolves model files and raises `Unavailable` with a reason when it cannot.
+
+    What `prepare` loads (the attributes named in `transient`) does not travel when a metric is pickled to
+    a worker: the worker resolves its own copy, and its `identity`, which digests the model, must equal the
+    client's for its values to be used (see `srbench.evaluate.compute_task`). Pickling a 166 MB Ma model
+    into every task was what made `--jobs` slower than serial.
     """
+
+    transient: tuple[str, ...] = ()
 
     name: str = ""
     higher_is_better: bool = True
@@ -99,7 +106,52 @@ class Metric:
         return float(np.mean(values)) if values.size else float("nan")
 
     def identity(self) -> str:
+        """What the cache keys this metric's values by: name, version and (for metrics with a model file)
+        the model's content, so a changed model never reuses values computed with another."""
         return f"{self.name}@{self.version}"
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        for name in self.transient:
+            if name in state:
+                state[name] = None
+        return state
+
+
+_digests: dict[int, tuple[object, str]] = {}  # id(model) -> (model, digest); the model is kept alive
+
+
+def model_digest(model) -> str:
+    """sha256 (16 hex digits) of a loaded model's numbers: numpy arrays, and dataclasses, tuples and lists
+    of them, in order. Computed once per model object (models are loaded once per process)."""
+    import dataclasses
+    import hashlib
+
+    known = _digests.get(id(model))
+    if known is not None and known[0] is model:
+        return known[1]
+    h = hashlib.sha256()
+
+    def feed(obj) -> None:
+        if obj is None:
+            h.update(b"none")
+        elif isinstance(obj, np.ndarray):
+            h.update(f"{obj.dtype.str}{obj.shape}".encode())
+            h.update(np.ascontiguousarray(obj).tobytes())
+        elif dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                feed(getattr(obj, f.name))
+        elif isinstance(obj, (tuple, list)):
+            h.update(f"seq{len(obj)}".encode())
+            for part in obj:
+                feed(part)
+        else:
+            h.update(repr(obj).encode())
+
+    feed(model)
+    digest = h.hexdigest()[:16]
+    _digests[id(model)] = (model, digest)
+    return digest
 
 
 def evaluate_metric(metric: Metric, sr: EvalImage, hr: EvalImage | None, ctx: EvalContext) -> float:

@@ -40,7 +40,7 @@ from .. import matlab
 from ..errors import AssetError, ChecksumError, Unavailable
 from ..iqa_assets import NIQE_MODEL
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric, MetricError
+from .base import EvalContext, EvalImage, Metric, MetricError, model_digest
 
 BLOCK = 96
 PIRM_SHAVE = 4
@@ -235,6 +235,7 @@ class NoReferenceModelMetric(Metric):
     needs_reference = False
     version = "1"
     resolve_model = None  # staticmethod in subclasses: () -> model, raises Unavailable
+    transient = ("_model",)
 
     def __init__(self):
         self._model = None
@@ -242,6 +243,10 @@ class NoReferenceModelMetric(Metric):
     def prepare(self) -> None:
         if self._model is None:
             self._model = type(self).resolve_model()
+
+    def identity(self) -> str:
+        self.prepare()
+        return f"{super().identity()}+model:{model_digest(self._model)}"
 
 
 class _NIQEBase(NoReferenceModelMetric):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import register_metric
-from .base import EvalContext, EvalImage, Metric
+from .base import EvalContext, EvalImage, Metric, model_digest
 
 _CACHE_SIZE = 8
 
@@ -81,6 +81,13 @@ class PerceptualIndex(Metric):
 
         resolve_ma_model()  # Unavailable without Ma's model: PI is not defined without it
         resolve_niqe_model()
+
+    def identity(self) -> str:
+        from .ma import resolve_ma_model
+        from .niqe import resolve_niqe_model
+
+        return (f"{super().identity()}+niqe:{model_digest(resolve_niqe_model())}"
+                f"+ma:{model_digest(resolve_ma_model())}")
 
     def compute(self, sr: EvalImage, hr: EvalImage | None, ctx: EvalContext) -> float:
         s = pirm_scores(sr, need_ma=True)

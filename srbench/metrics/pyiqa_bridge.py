@@ -28,6 +28,7 @@ class PyiqaMetric(Metric):
     """One pyiqa metric behind srbench's Metric interface."""
 
     version = "pyiqa"
+    transient = ("_metric",)  # a torch network: each worker creates its own
 
     def __init__(self, pyiqa_name: str):
         if not pyiqa_name:
