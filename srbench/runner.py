@@ -30,7 +30,7 @@ from .plan import (DEFAULT_METRICS, FAILED_PREFIX, MAX_MESSAGE, build_plan, degr
                    method_key, metric_key as _metric_key, one_line as _one_line, select_methods,
                    select_metrics, warn as _warn)
 from .evaluate import evaluate_item  # noqa: F401
-from .execute import execute
+from .execute import execute, start_workers
 from .tabulate import KEY_COLUMNS, summarise, tabulate, write_tables as _write_tables  # noqa: F401
 
 SCALES = (2, 3, 4, 8)
@@ -191,14 +191,18 @@ def run(config: RunConfig) -> RunResult:
         raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
     for name, reason in metrics_unavailable.items():
         _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
-    datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
-    methods = select_methods(config.methods, config.scales, config)
-    _prepare_out(out)
-    if config.use_cache:
-        results_cache.sweep()
-
-    plan = build_plan(config, methods, datasets, metrics, out)
-    results = execute(plan, config)
+    started = start_workers(config, metrics)  # they start up while the plan is made
+    try:
+        datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
+        methods = select_methods(config.methods, config.scales, config)
+        _prepare_out(out)
+        if config.use_cache:
+            results_cache.sweep()
+        plan = build_plan(config, methods, datasets, metrics, out)
+        results = execute(plan, config, started)
+    finally:
+        if started is not None:
+            started.close()
     per_image, summary, errors = tabulate(plan, results)
     # a reused --out keeps no SR image or report of another run (README: Outputs)
     remove_stale_outputs(out, per_image[KEY_COLUMNS].itertuples(index=False, name=None) if config.save_sr else ())

@@ -42,22 +42,75 @@ def report_error(item: WorkItem, message: str) -> None:
     warn(f"error: {item.method} {item.dataset} x{item.scale}{where}: {message}")
 
 
-def execute(plan, config) -> dict:
-    from .progress import Progress
+class Started:
+    """Workers started before planning, so that their start-up (interpreters importing torch, models
+    loading: seconds) overlaps the client's planning instead of following it. `backend()` waits for them;
+    `close()` stops them, at once when they never got a task (a fully cached rerun)."""
+
+    def __init__(self, start, shipper, metrics):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.shipper = shipper
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")
+        self._future = self._thread.submit(self._start, start, metrics)
+        self.used = False
+
+    def _start(self, start, metrics):
+        backend = start()
+        backend.warm([self.shipper(m) for m in metrics])
+        return backend
+
+    def backend(self):
+        self.used = True
+        return self._future.result()
+
+    def close(self) -> None:
+        try:
+            backend = self._future.result()
+        except Exception:  # it failed to start; backend() raised that to the run already, or nobody asked
+            backend = None
+        finally:
+            self._thread.shutdown(wait=False)
+        if backend is not None:
+            backend.close(abandon=not self.used)
+
+
+def start_workers(config, metrics) -> Started | None:
+    """Start the workers of a run that computes elsewhere (--jobs N > 1, --executor dask); None for the
+    serial executor."""
+    from .remote import Shipper
 
     jobs = config.jobs if config.jobs is not None else default_jobs()
+    if config.executor == "dask":
+        from .dask_cluster import DaskBackend, require_distributed
+
+        require_distributed()  # a missing extra is a one-line error now, not on the start-up thread
+        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper(), metrics)
+    if jobs > 1:
+        from .pool import pool_backend
+
+        return Started(lambda: pool_backend(jobs), Shipper(), metrics)
+    return None
+
+
+def execute(plan, config, started: Started | None = None) -> dict:
+    """One ItemResult per item; `started`: the workers `start_workers` started for this run (without it,
+    they are started here when the executor needs them)."""
+    from .progress import Progress
+
     progress = Progress(plan, enabled=config.progress, verbose=getattr(config, "verbose", False))
+    own = None
     try:
-        if config.executor == "dask":
-            from .dask_cluster import run_dask
+        if started is None:
+            started = own = start_workers(config, plan.metrics)
+        if started is not None and (config.executor == "dask" or len(plan.items) > 1):
+            from .remote import run_remote
 
-            return run_dask(plan, config, jobs, progress)
-        if jobs > 1 and len(plan.items) > 1:
-            from .pool import run_pool
-
-            return run_pool(plan, config, jobs, progress)
+            return run_remote(plan, config, started.backend, progress=progress, shipper=started.shipper)
         from .serial import run_serial
 
         return run_serial(plan, config, progress)
     finally:
+        if own is not None:
+            own.close()
         progress.close()

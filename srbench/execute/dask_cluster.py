@@ -13,7 +13,7 @@ import logging
 
 from ..errors import UserError
 from . import available_cores
-from .remote import Backend, run_remote, run_task
+from .remote import Backend, pack_metrics, run_task, run_warm
 
 INSTALL_HINT = "pip install 'srbench[dask]'"
 
@@ -60,21 +60,13 @@ class DaskBackend(Backend):
     def wait(self, handles):
         return self.distributed.wait(handles, return_when="FIRST_COMPLETED").done
 
-    def close(self) -> None:
+    def warm(self, shipped_metrics: list) -> None:
+        blob = pack_metrics(shipped_metrics)
+        # held, so that Dask does not forget them before they ran; one per worker known now
+        self._warm = [self.client.submit(run_warm, blob, workers=[address], pure=False)
+                      for address in self.client.scheduler_info().get("workers", {})]
+
+    def close(self, abandon: bool = False) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
-
-
-def run_dask(plan, config, jobs: int, progress) -> dict:
-    require_distributed()
-    backends = []
-
-    def start():
-        backend = DaskBackend(config.scheduler, jobs)
-        backends.append(backend)
-        return backend
-
-    # the window is known once the cluster is up; until then allow two tasks per planned worker
-    return run_remote(plan, config, start, window=lambda: backends[0].window() if backends else 2 * jobs,
-                      progress=progress)

@@ -1,9 +1,13 @@
 """--jobs N: items computed in N worker processes on this machine.
 
-Workers are started with `spawn` (a fresh interpreter: no state forked from a process that already runs
-threads) and with torch and the BLAS libraries limited to cores // N threads each, so that workers x threads
-never exceeds the cores; they compute from the task alone and write nothing (see srbench/execute/remote.py).
-A worker whose parent died (the run was killed) exits on its own."""
+Workers come from a fork server where the platform has one (Linux, macOS): a single process, started
+before planning, imports torch and srbench once, and each worker is forked from it in milliseconds, where a
+spawned interpreter spends seconds importing torch (per worker, and all at once on every core). Elsewhere,
+and when this process's fork server was started for another thread count, workers are spawned. Nothing is
+ever forked from the client, which may already run threads. torch and the BLAS libraries get cores // N
+threads per worker, so that workers x threads never exceeds the cores; workers compute from the task alone
+and write nothing (see srbench/execute/remote.py). A worker whose client died (the run was killed) exits
+on its own."""
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 from . import available_cores, warn
-from .remote import Backend, run_remote, run_task
+from .remote import Backend, pack_metrics, run_task, run_warm
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS")
@@ -42,18 +46,49 @@ def thread_environment(threads: int):
                 os.environ[name] = value
 
 
-def _watch_parent(parent: int) -> None:
-    while True:
-        if os.getppid() != parent:
-            os._exit(1)  # the client is gone (killed): nobody will read what this worker computes
+# what a worker needs; the fork server imports them once, before it forks any worker
+WORKER_MODULES = ("srbench.execute.remote", "srbench.metrics.fidelity", "srbench.metrics.gsm",
+                  "srbench.metrics.niqe", "srbench.metrics.ma", "srbench.metrics.perceptual_index")
+_forkserver_threads: int | None = None  # the thread count this process's fork server was started with
+
+
+def worker_context(threads: int):
+    """The multiprocessing context workers start from (see the module docstring)."""
+    global _forkserver_threads
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    from multiprocessing import forkserver
+
+    if _forkserver_threads is None:
+        if getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None:
+            return multiprocessing.get_context("spawn")  # someone else's fork server: not ours to preload
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["__main__", *WORKER_MODULES])
+        with thread_environment(threads):  # BLAS reads its thread count when the server imports numpy
+            forkserver.ensure_running()
+        _forkserver_threads = threads
+        return context
+    if _forkserver_threads == threads:
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def _watch_client() -> None:
+    client = multiprocessing.parent_process()  # the client, also for a worker forked by the fork server
+    while client is not None and client.is_alive():
         time.sleep(0.2)
+    os._exit(1)  # the client is gone (killed): nobody will read what this worker computes
 
 
-def _init_worker(threads: int, parent: int) -> None:
+def _init_worker(threads: int, environ: dict) -> None:
+    # a forked worker has the environment of the fork server's start; it must see the client's of now
+    # (SRBENCH_MA_MODEL, SRBENCH_SHARED, ... as a spawned worker would)
+    os.environ.clear()
+    os.environ.update(environ)
     import torch
 
     torch.set_num_threads(threads)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="srbench-parent-watch").start()
+    threading.Thread(target=_watch_client, daemon=True, name="srbench-client-watch").start()
 
 
 class PoolBackend(Backend):
@@ -62,8 +97,12 @@ class PoolBackend(Backend):
         self.pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(self.threads, os.getpid()))
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=worker_context(self.threads),
+                                   initializer=_init_worker, initargs=(self.threads, self._environ()))
+
+    def _environ(self) -> dict:
+        with thread_environment(self.threads):
+            return dict(os.environ)
 
     def submit(self, task):
         # workers are spawned on demand inside submit: the thread variables are set for exactly that
@@ -82,13 +121,31 @@ class PoolBackend(Backend):
             self.pool = self._start()
         return self
 
-    def close(self) -> None:
+    def window(self) -> int:
+        return 2 * self.workers
+
+    def warm(self, shipped_metrics: list) -> None:
+        blob = pack_metrics(shipped_metrics)
+        with thread_environment(self.threads):
+            for _ in range(self.workers):  # each submit while no worker is idle spawns one more
+                self.pool.submit(run_warm, blob)
+
+    def close(self, abandon: bool = False) -> None:
+        if abandon:  # nothing to wait for: do not sit through the workers' imports
+            processes = list((getattr(self.pool, "_processes", None) or {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(5)
+            return
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_pool(plan, config, jobs: int, progress) -> dict:
+def pool_backend(jobs: int) -> PoolBackend:
+    """The --jobs backend: at most one worker per core, workers x threads <= cores."""
     cores = available_cores()
     workers, threads = plan_workers(jobs, cores)
     if workers < jobs:
         warn(f"--jobs {jobs}: only {cores} core(s) available here, using {workers} worker(s)")
-    return run_remote(plan, config, lambda: PoolBackend(workers, threads), window=2 * workers, progress=progress)
+    return PoolBackend(workers, threads)

@@ -29,6 +29,20 @@ def run_task(blob: bytes) -> Outcome:
         return Outcome(error=one_line(exc))
 
 
+def pack_metrics(shipped_metrics: list) -> bytes:
+    return pickle.dumps(shipped_metrics, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def run_warm(blob: bytes) -> None:
+    """What a worker runs first, while the client is still planning: receive the run's metrics and load
+    their models, so that its first item does not wait for them. Failures are left for the items to report."""
+    try:
+        for metric in pickle.loads(blob):
+            metric.identity()  # resolves and digests the model of a model metric
+    except Exception:  # noqa: BLE001 - an item that needs the metric will fail with the reason
+        pass
+
+
 class Shipper:
     """Each method and metric object is pickled once per run, and unpickled once per worker."""
 
@@ -65,15 +79,24 @@ class Backend:
     def restart(self) -> "Backend":
         return self
 
-    def close(self) -> None:
-        pass
+    def window(self) -> int:
+        """The most tasks in flight: enough to keep every worker busy, few enough to bound memory."""
+        return 2
+
+    def warm(self, shipped_metrics: list) -> None:
+        """Start the workers now and have them load the metrics' models (see `run_warm`)."""
+
+    def close(self, abandon: bool = False) -> None:
+        """Stop the workers; `abandon`: they never got a task, stop them without waiting for their start."""
 
 
-def run_remote(plan, config, backend_factory, window, progress, retries: int = 1) -> dict:
-    """`window`: the most tasks in flight (a number, or a function giving it once the backend is up)."""
+def run_remote(plan, config, backend_factory, progress, retries: int = 1, shipper: Shipper | None = None) -> dict:
+    """Run the plan's items on the backend `backend_factory()` gives (called when the first item needs
+    computing); `shipper`: the one the workers were warmed with, so that they reuse what they received."""
     results: dict[int, ItemResult] = {}
-    shipper = Shipper()
+    shipper = shipper or Shipper()
     backend = None
+    window = 2
     inflight: dict = {}  # handle -> (item, pending, remote task, tries)
 
     def finish(item, result: ItemResult) -> None:
@@ -114,25 +137,22 @@ def run_remote(plan, config, backend_factory, window, progress, retries: int = 1
                     continue
                 finish(item, item_result(item.index, committed))
 
-    try:
-        for item in plan.items:
-            progress.start(item)
-            try:
-                pending, task = prepare_item(plan, item, config)
-                if task is None:
-                    finish(item, item_result(item.index, commit(pending, None, plan.metrics)))
-                    continue
-                remote = pack(shipper.task(task))
-            except Exception as exc:  # one bad item must not cost the rest of the run
-                finish(item, ItemResult(item.index, error=one_line(exc)))
+    for item in plan.items:
+        progress.start(item)
+        try:
+            pending, task = prepare_item(plan, item, config)
+            if task is None:
+                finish(item, item_result(item.index, commit(pending, None, plan.metrics)))
                 continue
-            if backend is None:
-                backend = backend_factory()  # workers start only when there is work for them
-            inflight[submit(remote)] = (item, pending, remote, 0)
-            collect((window() if callable(window) else window) - 1)
-        if inflight:
-            collect(0)
-    finally:
-        if backend is not None:
-            backend.close()
+            remote = pack(shipper.task(task))
+        except Exception as exc:  # one bad item must not cost the rest of the run
+            finish(item, ItemResult(item.index, error=one_line(exc)))
+            continue
+        if backend is None:
+            backend = backend_factory()
+            window = backend.window()
+        inflight[submit(remote)] = (item, pending, remote, 0)
+        collect(window - 1)
+    if inflight:
+        collect(0)
     return results

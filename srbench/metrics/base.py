@@ -137,7 +137,7 @@ def model_digest(model) -> str:
             h.update(b"none")
         elif isinstance(obj, np.ndarray):
             h.update(f"{obj.dtype.str}{obj.shape}".encode())
-            h.update(np.ascontiguousarray(obj).tobytes())
+            h.update(np.asfortranarray(obj).T.data)  # column-major as MATLAB stores them: no copy of a model
         elif dataclasses.is_dataclass(obj):
             for f in dataclasses.fields(obj):
                 feed(getattr(obj, f.name))
