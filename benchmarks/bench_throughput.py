@@ -1,34 +1,50 @@
 """Throughput of `srbench run`: items/s of the serial executor, `--jobs 2` and Dask `LocalCluster(2)` on
-fixed workloads, as ratios to serial, with the three runs' tables compared byte for byte; plus the serial
+fixed workloads, as ratios to serial, with the runs' tables compared byte for byte; plus the serial
 per-item overhead (wall time not spent inside the method's `super_resolve` or a metric's `compute`).
 
-    SRBENCH_DATA=/path/to/datasets python benchmarks/bench_throughput.py [--workloads metrics,fidelity]
-        [--executors serial,jobs2,dask2] [--overhead-only]
+    SRBENCH_DATA=/path/to/datasets python benchmarks/bench_throughput.py [--workloads metrics,mixed,fidelity]
+        [--executors serial,jobs2,dask2] [--out DIR]
 
-Workloads:
-  metrics   bicubic + srcnn on Set14 x4 with the default metrics (metrics-bound)
-  fidelity  bicubic on BSD100 x4 with psnr_y, ssim_y (per-item overhead dominates)
+Workloads (x4, every one from an empty cache of its own):
+  metrics   bicubic on BSD100 with the default metrics: metrics-bound (bicubic costs ~1% of an item)
+  mixed     bicubic + srcnn on Set14 with the default metrics: half of serial's time is SRCNN's
+            convolutions, which already run on every core through torch's threads in the serial
+            executor, so workers can only speed up the other half (Amdahl)
+  fidelity  bicubic on BSD100 with psnr_y, ssim_y: cheap items, where per-item overhead and worker
+            start-up dominate
+Executors: serial (--jobs 1, the reference), serial1t (--jobs 1 with one torch/BLAS thread: what serial
+would cost without torch's threads), jobs2 (--jobs 2), dask2 (--executor dask --jobs 2: a LocalCluster of two
+worker processes).
 
-Every run starts from an empty cache of its own, so each one computes every item. The machine's load
-(`os.getloadavg`) is printed beside the numbers: on a shared machine the ratios are only as good as it is idle.
+Each run is a fresh `python` process, timed around `srbench.run` (so every executor pays its own start-up:
+models loading, worker processes importing torch), as a user's `srbench run` does. The default metrics
+include Ma and PI: when Ma's trained model does not resolve, both get a synthetic model of the real one's
+size (3 forests x 2000 trees, tests/ma_model_fixture.py), so the timings are representative; its values are
+not Ma scores, which the output says. The machine's load (`os.getloadavg`) is printed beside the numbers:
+the ratios are only as good as the machine is idle.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 WORKLOADS = {
-    "metrics": dict(methods=["bicubic", "srcnn"], datasets=["Set14"], scales=[4], metrics=None),
+    "metrics": dict(methods=["bicubic"], datasets=["BSD100"], scales=[4], metrics=None),
+    "mixed": dict(methods=["bicubic", "srcnn"], datasets=["Set14"], scales=[4], metrics=None),
     "fidelity": dict(methods=["bicubic"], datasets=["BSD100"], scales=[4], metrics=["psnr_y", "ssim_y"]),
 }
-EXECUTORS = {"serial": dict(jobs=1), "jobs2": dict(jobs=2), "dask2": dict(jobs=2, executor="dask")}
+EXECUTORS = {"serial": dict(jobs=1), "serial1t": dict(jobs=1), "jobs2": dict(jobs=2),
+             "dask2": dict(jobs=2, executor="dask")}
+ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 TABLES = ("per_image.csv", "summary.csv", "errors.csv")
 
 
@@ -38,7 +54,6 @@ class Timers:
 
     def __init__(self):
         self.method = self.metric = 0.0
-        self._undo = []
 
     def _wrap(self, cls, attr: str, slot: str) -> None:
         original = cls.__dict__.get(attr)
@@ -52,16 +67,14 @@ class Timers:
             finally:
                 setattr(self, slot, getattr(self, slot) + time.perf_counter() - start)
         setattr(cls, attr, timed)
-        self._undo.append((cls, attr, original))
 
     def install(self, method_names, metric_names):
         from srbench.methods import SRMethod, discover_methods
         from srbench.metrics import load_builtin_metrics
 
         methods = discover_methods()
-        classes = {SRMethod} | {methods.factory(n) for n in method_names}
-        for cls in classes:  # a class that overrides super_resolve gets its own wrapper, the base one too
-            self._wrap(cls, "super_resolve", "method")
+        for cls in {SRMethod} | {methods.factory(n) for n in method_names}:
+            self._wrap(cls, "super_resolve", "method")  # an override gets its own wrapper, the base one too
         metrics = load_builtin_metrics()
         for name in metric_names:
             for cls in type(metrics.create(name)).__mro__:
@@ -69,114 +82,109 @@ class Timers:
                     self._wrap(cls, "compute", "metric")
                     break
 
-    def uninstall(self):
-        for cls, attr, original in reversed(self._undo):
-            setattr(cls, attr, original)
-        self._undo.clear()
 
+def child(spec: dict) -> dict:
+    """One timed run in this (fresh) process."""
+    if spec["threads"] == 1:
+        import torch
 
-def _metric_names(metrics):
-    from srbench.runner import DEFAULT_METRICS
+        torch.set_num_threads(1)
+    from srbench.plan import DEFAULT_METRICS
     from srbench.metrics import load_builtin_metrics
-
-    registry = load_builtin_metrics()
-    return list(metrics) if metrics else [n for n in DEFAULT_METRICS if n in registry]
-
-
-@contextlib.contextmanager
-def _private_cache():
-    old = os.environ.get("SRBENCH_CACHE")
-    with tempfile.TemporaryDirectory(prefix="srbench-bench-cache-") as cache:
-        os.environ["SRBENCH_CACHE"] = cache
-        try:
-            yield Path(cache)
-        finally:
-            if old is None:
-                os.environ.pop("SRBENCH_CACHE", None)
-            else:
-                os.environ["SRBENCH_CACHE"] = old
-
-
-def run_once(workload: dict, out: Path, timers: Timers | None = None, **executor) -> tuple[float, int]:
-    """(wall seconds, items evaluated) of one run from an empty cache."""
     from srbench.runner import RunConfig, run
 
-    config = RunConfig(out=str(out), progress=False, report=False, **workload, **executor)
-    with _private_cache():
-        if timers is not None:
-            timers.install(workload["methods"], _metric_names(workload["metrics"]))
-        try:
-            start = time.perf_counter()
-            result = run(config)
-            wall = time.perf_counter() - start
-        finally:
-            if timers is not None:
-                timers.uninstall()
-    if result.errors:
-        raise SystemExit(f"bench: {len(result.errors)} item(s) failed in {out}: {result.errors[0]}")
-    return wall, len(result.per_image)
-
-
-def overhead(workload: dict, out: Path) -> dict:
-    """Serial per-item overhead: (wall - time in methods - time in metrics) / items."""
-    timers = Timers()
-    # serial (SRBENCH_JOBS rather than RunConfig.jobs, so that this also measures srbench before --jobs)
-    old = os.environ.get("SRBENCH_JOBS")
-    os.environ["SRBENCH_JOBS"] = "1"
-    try:
-        wall, items = run_once(workload, out, timers)
-    finally:
-        if old is None:
-            os.environ.pop("SRBENCH_JOBS")
-        else:
-            os.environ["SRBENCH_JOBS"] = old
-    rest = wall - timers.method - timers.metric
-    return {"items": items, "wall_s": wall, "method_s": timers.method, "metrics_s": timers.metric,
-            "overhead_ms_per_item": 1000 * rest / items}
+    workload = WORKLOADS[spec["workload"]]
+    timers = None
+    if EXECUTORS[spec["executor"]]["jobs"] == 1:
+        timers = Timers()
+        registry = load_builtin_metrics()
+        timers.install(workload["methods"], workload["metrics"] or [n for n in DEFAULT_METRICS if n in registry])
+    config = RunConfig(out=spec["out"], progress=False, report=False, **workload, **EXECUTORS[spec["executor"]])
+    start = time.perf_counter()
+    result = run(config)
+    wall = time.perf_counter() - start
+    out = {"wall": wall, "items": len(result.per_image), "errors": len(result.errors),
+           "metrics": list(result.per_image.columns)}
+    if timers is not None:
+        out.update(method_s=timers.method, metrics_s=timers.metric)
+    return out
 
 
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {len(os.sched_getaffinity(0))} cores"
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {len(os.sched_getaffinity(0))} cores"
+
+
+def _ma_model(tmp: Path) -> tuple[str | None, str]:
+    """SRBENCH_MA_MODEL for the runs, and what it is."""
+    from srbench.iqa_assets import MA_MODEL, ma_model_explicit_path
+
+    try:
+        return None, f"Ma model: {MA_MODEL.resolve(ma_model_explicit_path(), allow_download=False)}"
+    except Exception:  # not found here: a stand-in of the real model's size
+        sys.path.insert(0, str(REPO / "tests"))
+        from ma_model_fixture import write_model
+
+        path = tmp / "synthetic_ma_model.mat"
+        write_model(path, seed=0, ntree=2000, depth=20, max_nodes=577)
+        return str(path), ("Ma model: SYNTHETIC forests of the real model's size (3 x 2000 trees): timings only, "
+                           "the ma_pirm/pi values are not Ma scores")
+
+
+def measure(workload: str, executor: str, out: Path, env: dict) -> dict:
+    spec = {"workload": workload, "executor": executor, "out": str(out), "threads": 1 if executor == "serial1t" else 0}
+    run_env = dict(env)
+    if executor == "serial1t":
+        run_env.update({name: "1" for name in ONE_THREAD})
+    with tempfile.TemporaryDirectory(prefix="srbench-bench-cache-") as cache:
+        run_env["SRBENCH_CACHE"] = cache
+        proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], env=run_env,
+                              capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {workload} {executor} failed (rc {proc.returncode}):\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise SystemExit(f"bench: {result['errors']} item(s) failed in {out} (see its errors.csv)")
+    return result
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="metrics,fidelity")
-    parser.add_argument("--executors", default="serial,jobs2,dask2")
-    parser.add_argument("--overhead-only", action="store_true", help="only the serial per-item overhead")
+    parser.add_argument("--workloads", default="metrics,mixed,fidelity")
+    parser.add_argument("--executors", default="serial,jobs2,dask2", help="the first one is the reference")
     parser.add_argument("--out", default=None, help="folder for the run folders (default: a temp folder)")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="srbench-bench-"))
-    print(f"bench: {_load()}", flush=True)
-    for name in workloads:
-        workload = WORKLOADS[name]
-        stats = overhead(workload, root / f"{name}-overhead")
-        print(f"{name}: serial per-item overhead {stats['overhead_ms_per_item']:.1f} ms "
-              f"({stats['items']} items, wall {stats['wall_s']:.2f} s, methods {stats['method_s']:.2f} s, "
-              f"metrics {stats['metrics_s']:.2f} s); {_load()}", flush=True)
-    if args.overhead_only:
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
         return 0
-    return throughput(workloads, [e.strip() for e in args.executors.split(",") if e.strip()], root)
-
-
-def throughput(workloads, executors, root: Path) -> int:
+    root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="srbench-bench-"))
+    env = dict(os.environ)
+    env.pop("SRBENCH_JOBS", None)
+    ma_path, ma_line = _ma_model(root)
+    if ma_path:
+        env["SRBENCH_MA_MODEL"] = ma_path
+    print(f"bench: {_load()}; {ma_line}", flush=True)
     ok = True
-    for name in workloads:
-        rates, folders = {}, {}
+    for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
+        executors = [e.strip() for e in args.executors.split(",") if e.strip()]
+        results, folders = {}, {}
         for executor in executors:
-            out = folders[executor] = root / f"{name}-{executor}"
-            wall, items = run_once(WORKLOADS[name], out, **EXECUTORS[executor])
-            rates[executor] = items / wall
-            print(f"{name} {executor}: {items} items in {wall:.2f} s = {rates[executor]:.3f} items/s; {_load()}",
-                  flush=True)
+            folders[executor] = root / f"{name}-{executor}"
+            r = results[executor] = measure(name, executor, folders[executor], env)
+            line = f"{name} {executor}: {r['items']} items in {r['wall']:.2f} s = {r['items'] / r['wall']:.3f} items/s"
+            if "method_s" in r:
+                rest = r["wall"] - r["method_s"] - r["metrics_s"]
+                line += (f" (methods {r['method_s']:.2f} s, metrics {r['metrics_s']:.2f} s, per-item overhead "
+                         f"{1000 * rest / r['items']:.1f} ms)")
+            print(f"{line}; {_load()}", flush=True)
         base = executors[0]
         for executor in executors[1:]:
             same = all((folders[executor] / t).read_bytes() == (folders[base] / t).read_bytes() for t in TABLES)
             ok &= same
-            print(f"{name} {executor}: {rates[executor] / rates[base]:.2f}x {base}, tables "
-                  f"{'identical' if same else 'DIFFERENT'} ({', '.join(TABLES)})", flush=True)
+            ratio = results[base]["wall"] / results[executor]["wall"] * results[executor]["items"] / results[base]["items"]
+            print(f"{name} {executor}: {ratio:.2f}x {base}, tables {'identical' if same else 'DIFFERENT'} "
+                  f"({', '.join(TABLES)})", flush=True)
     return 0 if ok else 1
 
 

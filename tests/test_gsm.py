@@ -90,3 +90,39 @@ def test_metric_crops_border_and_uses_y():
     assert metric.needs_reference
     assert metric.compute(EvalImage(sr), EvalImage(hr), EvalContext.make(4, crop_border=4)) == pytest.approx(1.0)
     assert metric.compute(EvalImage(sr), EvalImage(hr), EvalContext.make(4, crop_border=0)) < 1.0
+
+
+def _correlate_by_definition(img, kernel):
+    kh, kw = kernel.shape
+    out = np.empty((img.shape[0] - kh + 1, img.shape[1] - kw + 1))
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            out[r, c] = float(np.sum(img[r:r + kh, c:c + kw] * kernel))
+    return out
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (9, 7), (23, 31)])
+def test_valid_correlation_is_the_definition(shape):
+    from scipy.signal import correlate2d
+
+    from srbench.metrics.gsm import correlate_valid
+
+    rng = np.random.default_rng(sum(shape))
+    integer = rng.integers(0, 256, shape).astype(np.float64)
+    real = rng.random(shape) * 255
+    for m in OPERATORS:
+        # integer images (quantised Y): exact sums, equal bit for bit to scipy's and the definition
+        assert np.array_equal(correlate_valid(integer, m), _correlate_by_definition(integer, m))
+        assert np.array_equal(correlate_valid(integer, m), correlate2d(integer, m, mode="valid"))
+        np.testing.assert_allclose(correlate_valid(real, m), _correlate_by_definition(real, m), rtol=0, atol=1e-9)
+
+
+def test_metrics_do_not_import_scipy_signal():
+    # scipy.signal's import alone took ~2 s, paid by every run and every worker process
+    import subprocess
+    import sys
+
+    code = ("import sys, srbench.metrics as m; m.load_builtin_metrics(); import srbench.execute.remote; "
+            "print('scipy.signal' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
