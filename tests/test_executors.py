@@ -240,3 +240,54 @@ def test_torch_checkpoint_method_runs_in_workers(bench):
     assert ",mine,Tiny,4," not in "," + (parallel / "errors.csv").read_text().replace("\n", ",")
     assert (parallel / "per_image.csv").read_text().count("mine,Tiny,4,") == 5
     assert _results(parallel) == _results(serial)
+
+
+def test_workers_get_the_environment_of_the_run_not_of_the_fork_server(bench, monkeypatch):
+    # the first --jobs run of this process starts the fork server, with the environment of then
+    bench("first", "--jobs", "2", methods="bicubic,tinynet", rc=0)
+    log = bench.tmp / "builds.log"
+    monkeypatch.setenv("SRBENCH_TEST_BUILD_LOG", str(log))  # set after the server started
+    bench("second", "--jobs", "2", methods="buildlog", rc=0)
+    workers = {line.split()[0] for line in log.read_text().splitlines()} - {str(os.getpid())}
+    assert workers, "no worker saw SRBENCH_TEST_BUILD_LOG"
+
+
+def test_a_fully_cached_rerun_leaves_no_worker_behind(bench):
+    import multiprocessing
+
+    first = bench("cached", "--jobs", "2", methods="bicubic,tinynet", rc=0)
+    again = bench("cached", "--jobs", "2", methods="bicubic,tinynet", rc=0)  # same cache: nothing to compute
+    assert _results(again) == _results(first)
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.slow
+def test_workers_exit_when_the_client_is_killed(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=8, size=(60, 52))
+    methods_dir = tmp_path / "methods"
+    (methods_dir / "slownet").mkdir(parents=True)
+    (methods_dir / "slownet" / "__init__.py").write_text(
+        "from srbench.methods import register_method\nfrom executor_fixtures import SlowNet\n"
+        "register_method('slownet')(SlowNet)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SRBENCH_")}
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(TESTS)]), SRBENCH_METHODS_DIR=str(methods_dir),
+               SRBENCH_CACHE=str(tmp_path / "cache"))
+    client = subprocess.Popen([sys.executable, "-m", "srbench.cli", "run", "--methods", "slownet", "--datasets",
+                               "Tiny", "--data-root", str(data), "--scale", "2", "--metrics", METRICS, "--out",
+                               str(tmp_path / "out"), "--quiet", "--no-report", "--jobs", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        me = psutil.Process(client.pid)
+        # workers (forked by the fork server, or spawned) are descendants of the client; wait until
+        # one of them computes (SlowNet sleeps in its forward pass)
+        _wait_for(lambda: len(me.children(recursive=True)) >= 2, 120, "worker processes")
+        descendants = me.children(recursive=True)
+        time.sleep(1.0)
+        client.send_signal(signal.SIGKILL)
+        client.wait()
+        gone, alive = psutil.wait_procs(descendants, timeout=15)
+        assert alive == [], f"still running after the client was killed: {[p.pid for p in alive]}"
+    finally:
+        if client.poll() is None:
+            client.kill()
