@@ -186,13 +186,15 @@ def run(config: RunConfig) -> RunResult:
     validate_config(config)
     config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
     out = Path(config.out)
-    metrics, metrics_unavailable = select_metrics(config.metrics)
-    if not metrics:  # tables without a single metric column would look like a successful run
-        raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
-    for name, reason in metrics_unavailable.items():
-        _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
-    started = start_workers(config, metrics)  # they start up while the plan is made
+    started = start_workers(config)  # the workers start up while the plan is made
     try:
+        metrics, metrics_unavailable = select_metrics(config.metrics)
+        if not metrics:  # tables without a single metric column would look like a successful run
+            raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
+        for name, reason in metrics_unavailable.items():
+            _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
+        if started is not None:
+            started.warm(metrics)
         datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
         methods = select_methods(config.methods, config.scales, config)
         _prepare_out(out)

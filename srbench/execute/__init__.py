@@ -44,29 +44,38 @@ def report_error(item: WorkItem, message: str) -> None:
 
 class Started:
     """Workers started before planning, so that their start-up (interpreters importing torch, models
-    loading: seconds) overlaps the client's planning instead of following it. `backend()` waits for them;
-    `close()` stops them, at once when they never got a task (a fully cached rerun)."""
+    loading: seconds) overlaps the client's planning instead of following it. `warm(metrics)` has them
+    load the metrics' models as soon as they are up; `backend()` waits for them; `close()` stops them, at
+    once when they never got a task (a fully cached rerun)."""
 
-    def __init__(self, start, shipper, metrics):
+    def __init__(self, start, shipper):
         from concurrent.futures import ThreadPoolExecutor
 
         self.shipper = shipper
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")
-        self._future = self._thread.submit(self._start, start, metrics)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")  # one thread: steps in order
+        self._future = self._thread.submit(start)
+        self._last = self._future
         self.used = False
 
-    def _start(self, start, metrics):
-        backend = start()
-        backend.warm([self.shipper(m) for m in metrics])
-        return backend
+    def warm(self, metrics) -> None:
+        shipped = [self.shipper(m) for m in metrics]
+
+        def warm_backend():
+            try:
+                self._future.result().warm(shipped)
+            except Exception:  # noqa: BLE001 - best effort: the items report what is wrong
+                pass
+        self._last = self._thread.submit(warm_backend)
 
     def backend(self):
         self.used = True
+        self._last.result()  # the warm-up submitted first, and from this thread only, from now on
         return self._future.result()
 
     def close(self) -> None:
         try:
             backend = self._future.result()
+            self._last.result()
         except Exception:  # it failed to start; backend() raised that to the run already, or nobody asked
             backend = None
         finally:
@@ -75,7 +84,7 @@ class Started:
             backend.close(abandon=not self.used)
 
 
-def start_workers(config, metrics) -> Started | None:
+def start_workers(config) -> Started | None:
     """Start the workers of a run that computes elsewhere (--jobs N > 1, --executor dask); None for the
     serial executor."""
     from .remote import Shipper
@@ -85,11 +94,11 @@ def start_workers(config, metrics) -> Started | None:
         from .dask_cluster import DaskBackend, require_distributed
 
         require_distributed()  # a missing extra is a one-line error now, not on the start-up thread
-        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper(), metrics)
+        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper())
     if jobs > 1:
         from .pool import pool_backend
 
-        return Started(lambda: pool_backend(jobs), Shipper(), metrics)
+        return Started(lambda: pool_backend(jobs), Shipper())
     return None
 
 
@@ -102,7 +111,9 @@ def execute(plan, config, started: Started | None = None) -> dict:
     own = None
     try:
         if started is None:
-            started = own = start_workers(config, plan.metrics)
+            started = own = start_workers(config)
+            if started is not None:
+                started.warm(plan.metrics)
         if started is not None and (config.executor == "dask" or len(plan.items) > 1):
             from .remote import run_remote
 
