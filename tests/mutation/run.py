@@ -113,6 +113,13 @@ MUTATIONS = [
     M("metric version left out of the cache key", "srbench/plan.py",
       "return f\"{metric.identity()}|{ctx.protocol.name}|crop{ctx.crop_border}\"",
       "return f\"{metric.name}|{ctx.protocol.name}|crop{ctx.crop_border}\"", ("tests/test_results_cache.py",)),
+    M("model metric identity without the model digest", "srbench/metrics/niqe.py",
+      'return f"{super().identity()}+model:{model_digest(self._model)}"',
+      'return f"{super().identity()}"', ("tests/test_metric_models.py",)),
+    M("a worker's metric keys are not compared with the client's", "srbench/evaluate.py",
+      "        if here != expected:\n", "        if False:\n", ("tests/test_metric_models.py",)),
+    M("metrics pickle with their models", "srbench/metrics/base.py",
+      "                state[name] = None\n", "                pass\n", ("tests/test_metric_models.py",)),
     # --- srbench/gate.py (h13b is rewriting it: targets may move)
     M("gate: delta equal to the tolerance is drift (>=)", "srbench/gate.py",
       "abs(delta) > self.tolerance", "abs(delta) >= self.tolerance", tuple(GATE_TESTS)),
