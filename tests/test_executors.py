@@ -141,15 +141,21 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.slow
-def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
-    distributed = pytest.importorskip("distributed")
-    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=6, size=(60, 52))
+def _slownet_methods(tmp_path: Path) -> Path:
+    """A methods folder (SRBENCH_METHODS_DIR) holding SlowNet, for srbench processes started by a test."""
     methods_dir = tmp_path / "methods"
     (methods_dir / "slownet").mkdir(parents=True)
     (methods_dir / "slownet" / "__init__.py").write_text(
         "from srbench.methods import register_method\nfrom executor_fixtures import SlowNet\n"
         "register_method('slownet')(SlowNet)\n")
+    return methods_dir
+
+
+@pytest.mark.slow
+def test_dask_scheduler_two_workers_one_killed_mid_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=6, size=(60, 52))
+    methods_dir = _slownet_methods(tmp_path)
     pythonpath = os.pathsep.join([str(REPO), str(TESTS)])
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SRBENCH_")}
     base_env.update(PYTHONPATH=pythonpath, OMP_NUM_THREADS="1")
@@ -265,11 +271,7 @@ def test_a_fully_cached_rerun_leaves_no_worker_behind(bench):
 def test_workers_exit_when_the_client_is_killed(tmp_path):
     psutil = pytest.importorskip("psutil")
     data = bench_fixtures.make_dataset(tmp_path, "Tiny", count=8, size=(60, 52))
-    methods_dir = tmp_path / "methods"
-    (methods_dir / "slownet").mkdir(parents=True)
-    (methods_dir / "slownet" / "__init__.py").write_text(
-        "from srbench.methods import register_method\nfrom executor_fixtures import SlowNet\n"
-        "register_method('slownet')(SlowNet)\n")
+    methods_dir = _slownet_methods(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SRBENCH_")}
     env.update(PYTHONPATH=os.pathsep.join([str(REPO), str(TESTS)]), SRBENCH_METHODS_DIR=str(methods_dir),
                SRBENCH_CACHE=str(tmp_path / "cache"))
