@@ -140,19 +140,8 @@ def float_tiff(path: Path) -> None:
 
 
 def sixteen_bit_rgb(path: Path) -> None:
-    """A 16-bit RGB PNG written chunk by chunk (Pillow cannot write one; it reads one as 8-bit RGB)."""
-    import struct
-    import zlib
-
-    arr = _hr(1).astype(np.uint16) * 257
-    h, w, _ = arr.shape
-    raw = b"".join(b"\0" + arr[y].astype(">u2").tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    """A 16-bit RGB PNG (Pillow cannot write one; it reads one as 8-bit RGB)."""
+    bench_fixtures.write_png16_rgb(path, _hr(1).astype(np.uint16) * 257)
 
 
 def bomb(path: Path) -> None:

@@ -28,6 +28,21 @@ def hr_pattern(seed: int, height: int, width: int) -> np.ndarray:
     return matlab.to_uint8((base + rng.normal(0, 0.2, (height, width, 1)) + 1.5) * 70)
 
 
+def write_png16_rgb(path: Path, arr16: np.ndarray) -> None:
+    """A 16-bit RGB PNG written by hand (Pillow cannot write one): IHDR bit depth 16, colour type 2."""
+    import struct
+    import zlib
+
+    h, w, _ = arr16.shape
+    raw = b"".join(b"\0" + arr16[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
 def write_manifest(manifest_dir: Path, name: str, count: int, extra: str = "") -> Path:
     manifest_dir.mkdir(parents=True, exist_ok=True)
     path = manifest_dir / f"{name}.yaml"

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import bench_fixtures
+
 from srbench.errors import AssetError, UserError, one_line
 from srbench.metrics import EvalContext, EvalImage, create_metric
 from srbench.metrics.base import MetricError, evaluate_metric, evaluate_metrics
@@ -44,26 +46,11 @@ def test_non_finite_metric_values_fail_that_metric_only():
     assert values == {"rmse": 0.0} and "psnr_y" in failures
 
 
-def _png16_rgb(path: Path, arr16: np.ndarray) -> None:
-    """A 16-bit RGB PNG written by hand (Pillow cannot write one): IHDR bit depth 16, colour type 2."""
-    import struct
-    import zlib
-
-    h, w, _ = arr16.shape
-    raw = b"".join(b"\0" + arr16[y].astype(">u2").tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 def test_16_bit_rgb_png_is_refused_like_16_bit_gray(tmp_path):
     from srbench.imageio import read_image
 
     arr = (np.arange(4 * 5 * 3).reshape(4, 5, 3) * 997 % 65536).astype(np.uint16)
-    _png16_rgb(tmp_path / "deep_rgb.png", arr)
+    bench_fixtures.write_png16_rgb(tmp_path / "deep_rgb.png", arr)
     with Image.open(tmp_path / "deep_rgb.png") as im:  # Pillow would hand back the high bytes as 8-bit RGB
         assert im.mode == "RGB"
     with pytest.raises(UserError, match=r"deep_rgb\.png: RGB image with 16 bits per sample is not supported"):
