@@ -102,18 +102,12 @@ def start_workers(config) -> Started | None:
     return None
 
 
-def execute(plan, config, started: Started | None = None) -> dict:
-    """One ItemResult per item; `started`: the workers `start_workers` started for this run (without it,
-    they are started here when the executor needs them)."""
+def execute(plan, config, started: Started | None) -> dict:
+    """One ItemResult per item; `started`: what `start_workers` gave for this run (None: serial)."""
     from .progress import Progress
 
     progress = Progress(plan, enabled=config.progress, verbose=getattr(config, "verbose", False))
-    own = None
     try:
-        if started is None:
-            started = own = start_workers(config)
-            if started is not None:
-                started.warm(plan.metrics)
         if started is not None and (config.executor == "dask" or len(plan.items) > 1):
             from .remote import run_remote
 
@@ -122,6 +116,4 @@ def execute(plan, config, started: Started | None = None) -> dict:
 
         return run_serial(plan, config, progress)
     finally:
-        if own is not None:
-            own.close()
         progress.close()

@@ -44,11 +44,10 @@ class DaskBackend(Backend):
             except (OSError, TimeoutError) as exc:
                 raise UserError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         else:
-            from .pool import THREAD_VARIABLES, plan_workers
+            from .pool import plan_workers, thread_variables
 
             workers, threads = plan_workers(jobs, available_cores())
-            # the nanny sets these in each worker process before it imports anything
-            environ = {name: str(threads) for name in THREAD_VARIABLES}
+            environ = thread_variables(threads)  # the nanny sets these in each worker before it imports anything
             with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **QUIET_MONITORS}):
                 self.cluster = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",

@@ -31,11 +31,16 @@ def plan_workers(jobs: int, cores: int) -> tuple[int, int]:
     return workers, max(1, cores // workers)
 
 
+def thread_variables(threads: int) -> dict[str, str]:
+    """The environment that limits torch, OpenMP and the BLAS libraries (read at load time) to `threads`."""
+    return {name: str(threads) for name in THREAD_VARIABLES}
+
+
 @contextlib.contextmanager
 def thread_environment(threads: int):
-    """The thread-count variables children inherit (read by the BLAS and OpenMP libraries at load time)."""
+    """The thread-count variables set for children started meanwhile."""
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})
+    os.environ.update(thread_variables(threads))
     try:
         yield
     finally:
@@ -101,8 +106,7 @@ class PoolBackend(Backend):
                                    initializer=_init_worker, initargs=(self.threads, self._environ()))
 
     def _environ(self) -> dict:
-        with thread_environment(self.threads):
-            return dict(os.environ)
+        return {**os.environ, **thread_variables(self.threads)}
 
     def submit(self, task):
         # workers are spawned on demand inside submit: the thread variables are set for exactly that
