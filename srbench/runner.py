@@ -104,7 +104,8 @@ def _unique(names: list[str]) -> list[str]:
 
 
 def validate_config(config: RunConfig) -> None:
-    """Reject bad options before any work starts: one-line UserErrors naming the option."""
+    """Reject bad options before any work starts: one-line UserErrors naming the option (method names:
+    `check_method_names`)."""
     from .protocols import check_degradation, get_protocol
 
     for option, values in (("--methods", config.methods), ("--datasets", config.datasets),
@@ -146,23 +147,29 @@ def _check_executor(config: RunConfig) -> None:
 
 
 def _check_names(config: RunConfig) -> None:
-    """Every method, dataset and metric name exists: checked before any slow work (checksums, downloads)."""
+    """Every dataset and metric name exists: checked before any slow work (checksums, downloads)."""
     from .datasets import check_dataset_name
 
     for name in config.datasets:
         check_dataset_name(name, config.data_root)
-    methods = discover_methods()
-    for name in config.methods:
-        if name != "all" and not name.startswith("torch:"):
-            methods.factory(name)
     if "all" in config.methods and len(config.methods) > 1:
         raise UserError("--methods: 'all' cannot be combined with other names")
-    check_user_weights(config.weights or {}, config.methods)
     if config.metrics is not None:
         registry = load_builtin_metrics()
         for name in config.metrics:
             if not name.startswith("pyiqa:"):
                 registry.factory(name)
+
+
+def check_method_names(config: RunConfig) -> None:
+    """Every method name exists and every --weights names a method of the run. Apart from
+    `validate_config` because it imports the method folders (their adapters import torch: seconds), which
+    `run` does while its workers start up."""
+    methods = discover_methods()
+    for name in config.methods:
+        if name != "all" and not name.startswith("torch:"):
+            methods.factory(name)
+    check_user_weights(config.weights or {}, config.methods)
 
 
 def _prepare_out(out: Path) -> None:
@@ -184,17 +191,17 @@ def run(config: RunConfig) -> RunResult:
     if config.metrics is not None:
         config.metrics = _unique(config.metrics)
     validate_config(config)
-    config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
-    out = Path(config.out)
-    started = start_workers(config)  # the workers start up while the plan is made
+    # the workers start up (import, load models) while this process imports the methods and makes the plan
+    started = start_workers(config)
     try:
+        check_method_names(config)
+        config.device = resolve_device(config.device)  # 'auto' -> cuda/cpu; an unusable device: exit 2 here
+        out = Path(config.out)
         metrics, metrics_unavailable = select_metrics(config.metrics)
         if not metrics:  # tables without a single metric column would look like a successful run
             raise UserError("no metric can be computed: " + "; ".join(f"{n}: {r}" for n, r in metrics_unavailable.items()))
         for name, reason in metrics_unavailable.items():
             _warn(f"metric {name} unavailable: {short_reason(name, reason)}")  # full reason: run.json
-        if started is not None:
-            started.warm(metrics)
         datasets = [resolve_dataset(name, config.data_root) for name in config.datasets]
         methods = select_methods(config.methods, config.scales, config)
         _prepare_out(out)

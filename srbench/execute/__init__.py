@@ -43,29 +43,25 @@ def report_error(item: WorkItem, message: str) -> None:
 
 
 class Started:
-    """Workers started before planning, so that their start-up (interpreters importing torch, models
-    loading: seconds) overlaps the client's planning instead of following it. `warm(metrics)` has them
-    load the metrics' models as soon as they are up; `backend()` waits for them; `close()` stops them, at
-    once when they never got a task (a fully cached rerun)."""
+    """Workers started first thing in a run, so that their start-up (importing, forking, loading the
+    metrics' models: seconds) overlaps the client's own imports and planning instead of following them.
+    `backend()` waits for them; `close()` stops them, at once when they never got a task (a fully cached
+    rerun)."""
 
-    def __init__(self, start, shipper):
+    def __init__(self, start, shipper, metric_names: tuple[str, ...]):
         from concurrent.futures import ThreadPoolExecutor
 
         self.shipper = shipper
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")  # one thread: steps in order
         self._future = self._thread.submit(start)
-        self._last = self._future
-        self.used = False
-
-    def warm(self, metrics) -> None:
-        shipped = [self.shipper(m) for m in metrics]
 
         def warm_backend():
             try:
-                self._future.result().warm(shipped)
+                self._future.result().warm(metric_names)
             except Exception:  # noqa: BLE001 - best effort: the items report what is wrong
                 pass
         self._last = self._thread.submit(warm_backend)
+        self.used = False
 
     def backend(self):
         self.used = True
@@ -84,21 +80,41 @@ class Started:
             backend.close(abandon=not self.used)
 
 
+def workers_need_torch(config) -> bool:
+    """Whether the run's workers will run torch: a network method, a pyiqa metric. A run of bicubic with
+    srbench's own metrics needs none, and its workers start without importing it (see pool.worker_context).
+    Answered before the method folders are discovered (their adapters import torch, seconds): a name not
+    registered yet is taken to need torch."""
+    if any(name.startswith("pyiqa:") for name in config.metrics or ()):
+        return True
+    from ..methods import METHODS, bicubic  # noqa: F401 - the built-in baseline registers on import
+
+    for name in config.methods:
+        if name not in METHODS or name in (config.weights or {}):
+            return True
+        if getattr(METHODS.factory(name), "has_network", True):
+            return True
+    return False
+
+
 def start_workers(config) -> Started | None:
     """Start the workers of a run that computes elsewhere (--jobs N > 1, --executor dask); None for the
     serial executor."""
+    from ..plan import DEFAULT_METRICS
     from .remote import Shipper
 
     jobs = config.jobs if config.jobs is not None else default_jobs()
+    names = tuple(config.metrics) if config.metrics is not None else DEFAULT_METRICS
     if config.executor == "dask":
         from .dask_cluster import DaskBackend, require_distributed
 
         require_distributed()  # a missing extra is a one-line error now, not on the start-up thread
-        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper())
+        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper(), names)
     if jobs > 1:
         from .pool import pool_backend
 
-        return Started(lambda: pool_backend(jobs), Shipper())
+        torch = workers_need_torch(config)
+        return Started(lambda: pool_backend(jobs, torch), Shipper(), names)
     return None
 
 

@@ -13,7 +13,7 @@ import logging
 
 from ..errors import UserError
 from . import available_cores
-from .remote import Backend, pack_metrics, run_task, run_warm
+from .remote import Backend, run_task, run_warm
 
 INSTALL_HINT = "pip install 'srbench[dask]'"
 # the LocalCluster's scheduler, nannies and workers poll the system every 100-500 ms by default; on a small
@@ -63,10 +63,9 @@ class DaskBackend(Backend):
     def wait(self, handles):
         return self.distributed.wait(handles, return_when="FIRST_COMPLETED").done
 
-    def warm(self, shipped_metrics: list) -> None:
-        blob = pack_metrics(shipped_metrics)
+    def warm(self, metric_names: tuple[str, ...]) -> None:
         # held, so that Dask does not forget them before they ran; one per worker known now
-        self._warm = [self.client.submit(run_warm, blob, workers=[address], pure=False)
+        self._warm = [self.client.submit(run_warm, metric_names, workers=[address], pure=False)
                       for address in self.client.scheduler_info().get("workers", {})]
 
     def close(self, abandon: bool = False) -> None:

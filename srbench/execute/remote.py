@@ -29,18 +29,20 @@ def run_task(blob: bytes) -> Outcome:
         return Outcome(error=one_line(exc))
 
 
-def pack_metrics(shipped_metrics: list) -> bytes:
-    return pickle.dumps(shipped_metrics, protocol=pickle.HIGHEST_PROTOCOL)
+def run_warm(metric_names: tuple[str, ...]) -> None:
+    """What a worker runs first, while the client is still importing and planning: create the run's
+    metrics by name and load their models, so that its first item does not wait for them (models load
+    once per process; the metric objects the tasks bring find them loaded). A name this worker does not
+    know, or a model it cannot load, is left for the items to report."""
+    from ..metrics import load_builtin_metrics
 
-
-def run_warm(blob: bytes) -> None:
-    """What a worker runs first, while the client is still planning: receive the run's metrics and load
-    their models, so that its first item does not wait for them. Failures are left for the items to report."""
-    try:
-        for metric in pickle.loads(blob):
-            metric.identity()  # resolves and digests the model of a model metric
-    except Exception:  # noqa: BLE001 - an item that needs the metric will fail with the reason
-        pass
+    registry = load_builtin_metrics()
+    for name in metric_names:
+        try:
+            if name in registry:
+                registry.create(name).identity()  # resolves and digests the model of a model metric
+        except Exception:  # noqa: BLE001 - an item that needs the metric will fail with the reason
+            pass
 
 
 class Shipper:
@@ -83,7 +85,7 @@ class Backend:
         """The most tasks in flight: enough to keep every worker busy, few enough to bound memory."""
         return 2
 
-    def warm(self, shipped_metrics: list) -> None:
+    def warm(self, metric_names: tuple[str, ...]) -> None:
         """Start the workers now and have them load the metrics' models (see `run_warm`)."""
 
     def close(self, abandon: bool = False) -> None:

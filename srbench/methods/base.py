@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import matlab
 from ..errors import Unavailable
@@ -57,18 +56,34 @@ class SRMethod:
     provenance: str = ""
     # Receptive-field radius in input pixels: tiles overlap by at least this much.
     receptive_field: int = 16
+    # False for a method that runs no torch network (bicubic): workers of a plan made only of such methods
+    # start without importing torch, which is most of their start-up.
+    has_network: bool = True
 
     def __init__(self, weights: str | None = None, device: str = "cpu", tile: int | None = None,
                  tile_overlap: int | None = None):
         self.weights_override = weights
         if weights:
             self.provenance = USER
-        self.device = torch.device(device)
+        self.device = device
         self.tile = tile
         self.tile_overlap = tile_overlap
         self._prepared: dict[int, object] = {}
         # (name or None, LR height and width) of the image super_resolve is working on
         self.current_image: tuple[str | None, tuple[int, int]] = (None, (0, 0))
+
+    @property
+    def device(self):
+        """The torch device; kept as its name, so that a method object unpickles without importing torch."""
+        import torch
+
+        return torch.device(self._device)
+
+    @device.setter
+    def device(self, value) -> None:
+        import torch
+
+        self._device = str(torch.device(value))  # an invalid name fails here, as before
 
     # ---- what a subclass provides
     def build(self, scale: int) -> tuple[torch.nn.Module | None, str]:
@@ -101,6 +116,8 @@ class SRMethod:
 
     def run_network(self, x: np.ndarray, scale: int) -> np.ndarray:
         """HxWxC float64 in [0, value_range] -> HR-size HxWxC float64 in the same range."""
+        import torch
+
         net = self.prepare(scale)
         tensor = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None])).float().to(self.device)
         out_scale = 1 if self.input_spec.pre_upsample else scale
@@ -195,6 +212,8 @@ def ycbcr_output(y8: np.ndarray, lr_ycc: np.ndarray, scale: int) -> SROutput:
 def load_state_dict(path, map_location: str = "cpu") -> dict:
     """Load a checkpoint with `weights_only=True`; a file that needs arbitrary unpickling is refused."""
     import pickle
+
+    import torch
 
     from ..errors import AssetError
 

@@ -14,6 +14,7 @@ class Bicubic(SRMethod):
     scales = (2, 3, 4, 8)
     description = "MATLAB imresize bicubic upscaling (no network)"
     provenance = BASELINE
+    has_network = False
 
     def build(self, scale: int):
         return None, "matlab-imresize-bicubic"
