@@ -125,6 +125,26 @@ def test_dask_local_cluster_tables_identical_to_serial(bench):
 
 # ------------------------------------------------------------------ a real scheduler and two workers
 
+def test_local_cluster_workers_run_without_the_profiler_and_fast_polling():
+    """The LocalCluster's workers get QUIET_MONITORS (their stack profiler alone cost 9% of a run)."""
+    pytest.importorskip("distributed")
+    from srbench.execute.dask_cluster import QUIET_MONITORS, DaskBackend
+
+    backend = DaskBackend(None, 2)
+    try:
+        def settings():
+            import dask
+
+            return {key: dask.config.get(key) for key in (*QUIET_MONITORS, "distributed.worker.profile.enabled")}
+        seen = backend.client.run(settings)
+    finally:
+        backend.close()
+    assert len(seen) == 2, seen
+    for found in seen.values():
+        assert found["distributed.worker.profile.enabled"] is False
+        assert {key: found[key] for key in QUIET_MONITORS} == QUIET_MONITORS
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

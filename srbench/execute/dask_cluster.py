@@ -16,9 +16,11 @@ from . import available_cores
 from .remote import Backend, run_task, run_warm
 
 INSTALL_HINT = "pip install 'srbench[dask]'"
-# the LocalCluster's scheduler, nannies and workers poll the system every 100-500 ms by default; on a small
-# machine that polling competes with the items (measured: 6% of a 100-item run on 2 cores)
-QUIET_MONITORS = {"distributed.admin.system-monitor.interval": "5s",
+# The LocalCluster's scheduler, nannies and workers poll the system every 100-500 ms by default, and each
+# worker samples its task thread's stack every 10 ms for the dashboard's profile. On a small machine both
+# compete with the items (measured on 2 cores, bicubic/BSD100/default metrics: the polling 6% of the run,
+# the profiler another 9%: 0.482 s against 0.440 s an item).
+QUIET_MONITORS = {"distributed.admin.system-monitor.interval": "5s", "distributed.worker.profile.enabled": False,
                   "distributed.worker.memory.monitor-interval": "2s", "distributed.admin.tick.interval": "1s"}
 
 
