@@ -2,7 +2,8 @@
 fixed workloads, as ratios to serial, with the runs' tables compared byte for byte; plus the serial
 per-item overhead (wall time not spent inside the method's `super_resolve` or a metric's `compute`).
 
-    SRBENCH_DATA=/path/to/datasets python benchmarks/bench_throughput.py [--workloads metrics,mixed,fidelity]
+    SRBENCH_SHARED=/path/to/shared SRBENCH_DATA=/path/to/shared/datasets \
+        python benchmarks/bench_throughput.py [--workloads metrics,mixed,fidelity]
         [--executors serial,jobs2,dask2] [--repeat 3] [--out DIR]
 
 Workloads (x4, every one from an empty cache of its own):
@@ -108,7 +109,7 @@ def child(spec: dict) -> dict:
     result = run(config)
     wall = time.perf_counter() - start
     out = {"wall": wall, "items": len(result.per_image), "errors": len(result.errors),
-           "metrics": list(result.per_image.columns)}
+           "metrics": list(result.per_image.columns), "skipped": result.skipped}
     if timers is not None:
         out.update(method_s=timers.method, metrics_s=timers.metric)
     return out
@@ -149,6 +150,9 @@ def measure(workload: str, executor: str, out: Path, env: dict) -> dict:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     if result["errors"]:
         raise SystemExit(f"bench: {result['errors']} item(s) failed in {out} (see its errors.csv)")
+    if result["skipped"]:  # a workload without one of its methods is another workload: refuse to time it
+        raise SystemExit("bench: " + "; ".join(f"{name} skipped ({reason})" for name, reason in result["skipped"].items())
+                         + " (SRBENCH_SHARED names the folder with weights/)")
     return result
 
 

@@ -144,3 +144,15 @@ def test_a_method_keeps_its_device_and_pickles_it_by_name(device):
     assert "torch" not in pickle.dumps(method).decode("latin-1")  # no torch object inside
     with pytest.raises(RuntimeError):
         discover_methods().create("bicubic", device="no-such-device")
+
+
+def test_the_warm_up_imports_torch_only_for_runs_that_need_it(tmp_path):
+    """A Dask worker imports torch in its warm-up, while the client plans, not on its first network item."""
+    assert _child(tmp_path, """
+        import json, sys
+        from srbench.execute.remote import run_warm
+        run_warm(("psnr_y", "no_such_metric"), torch=False)
+        light = "torch" in sys.modules
+        run_warm(("psnr_y",), torch=True)
+        print(json.dumps([light, "torch" in sys.modules]))
+    """) == "[false, true]"

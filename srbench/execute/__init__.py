@@ -48,7 +48,7 @@ class Started:
     `backend()` waits for them; `close()` stops them, at once when they never got a task (a fully cached
     rerun)."""
 
-    def __init__(self, start, shipper, metric_names: tuple[str, ...]):
+    def __init__(self, start, shipper, metric_names: tuple[str, ...], torch: bool):
         from concurrent.futures import ThreadPoolExecutor
 
         self.shipper = shipper
@@ -57,7 +57,7 @@ class Started:
 
         def warm_backend():
             try:
-                self._future.result().warm(metric_names)
+                self._future.result().warm(metric_names, torch)
             except Exception:  # noqa: BLE001 - best effort: the items report what is wrong
                 pass
         self._last = self._thread.submit(warm_backend)
@@ -105,16 +105,16 @@ def start_workers(config) -> Started | None:
 
     jobs = config.jobs if config.jobs is not None else default_jobs()
     names = tuple(config.metrics) if config.metrics is not None else DEFAULT_METRICS
+    torch = workers_need_torch(config)
     if config.executor == "dask":
         from .dask_cluster import DaskBackend, require_distributed
 
         require_distributed()  # a missing extra is a one-line error now, not on the start-up thread
-        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper(), names)
+        return Started(lambda: DaskBackend(config.scheduler, jobs), Shipper(), names, torch)
     if jobs > 1:
         from .pool import pool_backend
 
-        torch = workers_need_torch(config)
-        return Started(lambda: pool_backend(jobs, torch), Shipper(), names)
+        return Started(lambda: pool_backend(jobs, torch), Shipper(), names, torch)
     return None
 
 

@@ -65,9 +65,9 @@ class DaskBackend(Backend):
     def wait(self, handles):
         return self.distributed.wait(handles, return_when="FIRST_COMPLETED").done
 
-    def warm(self, metric_names: tuple[str, ...]) -> None:
+    def warm(self, metric_names: tuple[str, ...], torch: bool) -> None:
         # held, so that Dask does not forget them before they ran; one per worker known now
-        self._warm = [self.client.submit(run_warm, metric_names, workers=[address], pure=False)
+        self._warm = [self.client.submit(run_warm, metric_names, torch, workers=[address], pure=False)
                       for address in self.client.scheduler_info().get("workers", {})]
 
     def close(self, abandon: bool = False) -> None:

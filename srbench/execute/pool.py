@@ -138,10 +138,10 @@ class PoolBackend(Backend):
     def window(self) -> int:
         return 2 * self.workers
 
-    def warm(self, metric_names: tuple[str, ...]) -> None:
+    def warm(self, metric_names: tuple[str, ...], torch: bool) -> None:
         with thread_environment(self.threads):
             for _ in range(self.workers):  # each submit while no worker is idle spawns one more
-                self.pool.submit(run_warm, metric_names)
+                self.pool.submit(run_warm, metric_names, torch)
 
     def close(self, abandon: bool = False) -> None:
         if abandon:  # nothing to wait for: do not sit through the workers' imports

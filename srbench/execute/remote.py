@@ -29,11 +29,14 @@ def run_task(blob: bytes) -> Outcome:
         return Outcome(error=one_line(exc))
 
 
-def run_warm(metric_names: tuple[str, ...]) -> None:
-    """What a worker runs first, while the client is still importing and planning: create the run's
-    metrics by name and load their models, so that its first item does not wait for them (models load
-    once per process; the metric objects the tasks bring find them loaded). A name this worker does not
-    know, or a model it cannot load, is left for the items to report."""
+def run_warm(metric_names: tuple[str, ...], torch: bool = False) -> None:
+    """What a worker runs first, while the client is still importing and planning: import torch when the
+    run's methods need it (`torch`; a Dask worker would otherwise import it on its first item, seconds),
+    create the run's metrics by name and load their models, so that its first item does not wait for them
+    (models load once per process; the metric objects the tasks bring find them loaded). A name this
+    worker does not know, or a model it cannot load, is left for the items to report."""
+    if torch:
+        import torch as _  # noqa: F401
     from ..metrics import load_builtin_metrics
 
     registry = load_builtin_metrics()
@@ -85,8 +88,9 @@ class Backend:
         """The most tasks in flight: enough to keep every worker busy, few enough to bound memory."""
         return 2
 
-    def warm(self, metric_names: tuple[str, ...]) -> None:
-        """Start the workers now and have them load the metrics' models (see `run_warm`)."""
+    def warm(self, metric_names: tuple[str, ...], torch: bool) -> None:
+        """Start the workers now and have them import torch if `torch` and load the metrics' models (see
+        `run_warm`)."""
 
     def close(self, abandon: bool = False) -> None:
         """Stop the workers; `abandon`: they never got a task, stop them without waiting for their start."""

@@ -120,6 +120,11 @@ MUTATIONS = [
       "        if here != expected:\n", "        if False:\n", ("tests/test_metric_models.py",)),
     M("metrics pickle with their models", "srbench/metrics/base.py",
       "                state[name] = None\n", "                pass\n", ("tests/test_metric_models.py",)),
+    # --- worker start-up (srbench/execute/): a run of bicubic with srbench's metrics starts torch-free workers
+    M("bicubic counted as a network method", "srbench/methods/bicubic.py",
+      "    has_network = False\n", "    has_network = True\n", ("tests/test_worker_startup.py",)),
+    M("the fork server imports torch whatever the plan", "srbench/execute/pool.py",
+      '*(["torch"] if torch else [])', '"torch"', ("tests/test_worker_startup.py",)),
     # --- srbench/gate.py (h13b is rewriting it: targets may move)
     M("gate: delta equal to the tolerance is drift (>=)", "srbench/gate.py",
       "abs(delta) > self.tolerance", "abs(delta) >= self.tolerance", tuple(GATE_TESTS)),
