@@ -52,26 +52,26 @@ class Started:
         from concurrent.futures import ThreadPoolExecutor
 
         self.shipper = shipper
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")  # one thread: steps in order
-        self._future = self._thread.submit(start)
-
-        def warm_backend():
-            try:
-                self._future.result().warm(metric_names, torch)
-            except Exception:  # noqa: BLE001 - best effort: the items report what is wrong
-                pass
-        self._last = self._thread.submit(warm_backend)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="srbench-start")
+        self._future = self._thread.submit(self._start, start, metric_names, torch)
         self.used = False
+
+    @staticmethod
+    def _start(start, metric_names: tuple[str, ...], torch: bool):
+        backend = start()
+        try:
+            backend.warm(metric_names, torch)
+        except Exception:  # noqa: BLE001 - best effort: the items report what is wrong
+            pass
+        return backend
 
     def backend(self):
         self.used = True
-        self._last.result()  # the warm-up submitted first, and from this thread only, from now on
         return self._future.result()
 
     def close(self) -> None:
         try:
             backend = self._future.result()
-            self._last.result()
         except Exception:  # it failed to start; backend() raised that to the run already, or nobody asked
             backend = None
         finally:

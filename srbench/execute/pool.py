@@ -77,10 +77,7 @@ def worker_context(threads: int, torch: bool = True):
             return multiprocessing.get_context("spawn")
         if has_torch or not torch:
             return multiprocessing.get_context("forkserver")
-        # ours, without torch, and this run needs it: one restart beats every worker importing torch
-        if not hasattr(server, "_stop"):
-            return multiprocessing.get_context("forkserver")
-        server._stop()
+        server._stop()  # ours, without torch, and this run needs it: one restart beats every worker importing torch
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", *WORKER_MODULES, *(["torch"] if torch else [])])
     with thread_environment(threads):  # BLAS reads its thread count when the server imports numpy
